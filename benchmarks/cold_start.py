@@ -1,0 +1,38 @@
+"""W5 child process: import one peer, build the W4 training step, compile it and run it
+once, then print the timings as one JSON line. run.py starts it with the cache folders
+set in the environment; it is not meant to be run by hand."""
+import time
+
+T_START = time.perf_counter()
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(1, str(HERE.parent))          # symgraph from the checkout
+
+from common import run_once  # noqa: E402
+from workloads import COLD_START, make_data  # noqa: E402
+
+
+def main():
+    module, variant = sys.argv[1], sys.argv[2] or None
+    t0 = time.perf_counter()
+    mod = importlib.import_module(module)
+    if hasattr(mod, "set_compiledir"):        # peers configured in code rather than env
+        mod.set_compiledir(os.path.join(os.environ["SG_BENCH_CACHE_DIR"], "compiledir"))
+    build = mod.workloads(variant)["W4"]
+    t1 = time.perf_counter()
+    data = make_data("W4", COLD_START)
+    t2 = time.perf_counter()
+    run_once(build(data))
+    t3 = time.perf_counter()
+    print(json.dumps({"startup_s": t0 - T_START, "import_s": t1 - t0,
+                      "build_compile_run_s": t3 - t2}))
+
+
+if __name__ == "__main__":
+    main()

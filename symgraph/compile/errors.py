@@ -1,0 +1,29 @@
+"""Errors at call time that point at the user's line that built the failing node."""
+from ..graph import format_trace
+
+
+def describe_node(node):
+    from ..printing import pp
+    try:
+        text = pp(node.outputs[0])
+    except Exception:
+        text = f"{node.op}(...)"
+    if len(text) > 100:
+        text = text[:97] + "..."
+    return text
+
+
+def node_message(message, node):
+    return (f"{message}\n  while computing: {describe_node(node)}"
+            f"\n  built at: {format_trace(node.trace)}")
+
+
+def reraise_with_node(exc, node):
+    """Re-raise ``exc`` (same type when possible) with the node and user line added."""
+    message = node_message(str(exc), node)
+    try:
+        new = type(exc)(message)
+    except Exception:
+        new = RuntimeError(message)
+    new.node = node
+    raise new from exc

@@ -1,0 +1,241 @@
+"""``function(inputs, outputs, updates=...)``: check the request, build the graph,
+optimize it, hand it to a backend, and wrap the result in a callable that checks
+arguments and applies updates only after everything was computed."""
+import warnings
+
+import numpy as np
+
+from ..config import config
+from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs
+from ..shared import SharedVariable
+
+
+class In:
+    """A function input with a default value and/or a keyword name (Theano's In)."""
+
+    def __init__(self, variable, value=None, name=None, borrow=False, mutable=False):
+        if not isinstance(variable, Variable) or isinstance(variable, (Constant, SharedVariable)):
+            raise TypeError("In() takes a symbolic input variable")
+        self.variable = variable
+        self.value = value
+        self.has_default = value is not None
+        self.name = name or variable.name
+        self.borrow = borrow
+
+
+def _backend(mode):
+    mode = mode or config.mode
+    if mode == "python":
+        from .python import compile_python
+        return compile_python
+    if mode == "numba":
+        from .numba_cpu import compile_numba
+        return compile_numba
+    if mode == "debug":
+        from .debug import compile_debug
+        return compile_debug
+    if mode == "cuda":
+        from .numba_cuda import compile_cuda
+        return compile_cuda
+    raise ValueError(f"unknown mode {mode!r}; choose 'numba', 'cuda', 'python' or 'debug'")
+
+
+def _normalize_updates(updates):
+    if updates is None:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
+    from ..tensor.basic import as_tensor_variable, patternbroadcast
+    out, seen = [], set()
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError("updates must be a list of (shared_variable, new_value) pairs or a dict")
+        target, value = pair
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"update target {target!r} is not a shared variable; only shared "
+                            f"variables (sg.shared) can be updated")
+        if target in seen:
+            raise ValueError(f"shared variable {target!r} is updated twice")
+        seen.add(target)
+        value = as_tensor_variable(value)
+        if value.dtype != target.dtype or value.ndim != target.ndim:
+            raise TypeError(
+                f"the update of {target!r} has type {value.type} but {target!r} is {target.type}; "
+                f"use T.cast(..., {target.dtype!r}) or fix the expression")
+        if value.broadcastable != target.broadcastable:
+            bad = [a for a, (v, t) in enumerate(zip(value.broadcastable, target.broadcastable))
+                   if t and not v]
+            if bad:
+                raise TypeError(
+                    f"the update of {target!r} may change the length of axis {bad[0]}, which "
+                    f"{target!r} flags as broadcastable (its type is {target.type}, the new "
+                    f"value's is {value.type})")
+            value = patternbroadcast(value, target.broadcastable)
+        out.append((target, value))
+    return out
+
+
+class Function:
+    """A compiled function.  ``f.graph`` is the optimized graph it runs."""
+
+    def __init__(self, inputs, outputs, updates, givens, mode, on_unused_input,
+                 allow_input_downcast, name, no_default_updates, trust_input=False):
+        self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens, mode=mode,
+                          on_unused_input=on_unused_input, allow_input_downcast=allow_input_downcast,
+                          name=name, no_default_updates=no_default_updates)
+        self.name = name
+        self.mode = mode or config.mode
+        self.trust_input = trust_input
+        self.allow_input_downcast = allow_input_downcast
+        self.inputs = [i if isinstance(i, In) else In(i) for i in inputs]
+        input_vars = [i.variable for i in self.inputs]
+        if len(set(input_vars)) != len(input_vars):
+            raise ValueError("the same variable appears twice among the inputs")
+
+        self.single_output = outputs is not None and not isinstance(outputs, (list, tuple))
+        from ..tensor.basic import as_tensor_variable
+        outs = [] if outputs is None else [as_tensor_variable(o) for o in
+                                           ([outputs] if self.single_output else outputs)]
+        update_pairs = _normalize_updates(updates)
+        update_pairs += self._default_updates(outs, update_pairs, no_default_updates)
+
+        if givens:
+            replace = self._check_givens(givens)
+            outs = clone_replace(outs, replace)
+            update_pairs = list(zip([t for t, _ in update_pairs],
+                                    clone_replace([v for _, v in update_pairs], replace)))
+
+        self.update_targets = [t for t, _ in update_pairs]
+        all_outputs = outs + [v for _, v in update_pairs]
+        needed = graph_inputs(all_outputs)
+        missing = [v for v in needed if v not in set(input_vars) and not isinstance(v, SharedVariable)]
+        if missing:
+            names = ", ".join(repr(v) for v in missing)
+            raise ValueError(f"function: the outputs depend on {names}, which is not among the "
+                             f"inputs; add it to the inputs list or give it through givens")
+        used = set(needed)
+        for inp in self.inputs:
+            if inp.variable not in used:
+                message = (f"input {inp.variable!r} is not used to compute the outputs; pass "
+                           f"on_unused_input='ignore' to allow it")
+                if on_unused_input == "raise":
+                    raise ValueError(message)
+                if on_unused_input == "warn":
+                    warnings.warn(message, stacklevel=3)
+        # shared variables become trailing inputs of the graph
+        self.shared = [v for v in needed if isinstance(v, SharedVariable)]
+        for t in self.update_targets:
+            if t not in self.shared:
+                self.shared.append(t)
+        self.n_outputs = len(outs)
+        raw = FunctionGraph(input_vars + self.shared, all_outputs)
+        from ..optimize import optimize_fgraph
+        self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
+        self.maker = self  # Theano code reads f.maker.fgraph
+        self._thunk = _backend(mode)(self.graph)
+        self._update_slots = [self.shared.index(t) for t in self.update_targets]
+        # outputs that are graph inputs would hand out the user's or a shared buffer: copy them
+        graph_ins = set(self.graph.inputs)
+        self._copy_output = [o in graph_ins or o in self.graph.outputs[:i]
+                             for i, o in enumerate(self.graph.outputs)]
+        self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
+
+    @staticmethod
+    def _default_updates(outs, explicit, no_default_updates):
+        if no_default_updates is True:
+            return []
+        skip = set(no_default_updates or []) | {t for t, _ in explicit}
+        pairs = [(v, v.default_update) for v in graph_inputs(outs + [v for _, v in explicit])
+                 if isinstance(v, SharedVariable) and v.default_update is not None and v not in skip]
+        return _normalize_updates(pairs)
+
+    @staticmethod
+    def _check_givens(givens):
+        from ..tensor.basic import as_tensor_variable
+        pairs = list(givens.items()) if isinstance(givens, dict) else list(givens)
+        replace = {}
+        for old, new in pairs:
+            new = as_tensor_variable(new)
+            if new.type != old.type:
+                if new.dtype == old.dtype and new.ndim == old.ndim:
+                    from ..tensor.basic import patternbroadcast
+                    new = patternbroadcast(new, old.broadcastable)
+                else:
+                    raise TypeError(f"givens: {old!r} is {old.type} but its replacement is {new.type}")
+            replace[old] = new
+        return replace
+
+    # ------------------------------------------------------------------ calling
+    def _parse_args(self, args, kwargs):
+        n = len(self.inputs)
+        if len(args) > n:
+            raise TypeError(f"{self._label()} takes {n} arguments, got {len(args)}")
+        values = list(args) + [None] * (n - len(args))
+        given = [True] * len(args) + [False] * (n - len(args))
+        for key, value in kwargs.items():
+            k = self._names.get(key)
+            if k is None:
+                raise TypeError(f"{self._label()} got an unexpected keyword argument {key!r}")
+            if given[k]:
+                raise TypeError(f"{self._label()} got several values for {key!r}")
+            values[k], given[k] = value, True
+        out = []
+        for inp, value, ok in zip(self.inputs, values, given):
+            if not ok:
+                if not inp.has_default:
+                    raise TypeError(f"{self._label()} is missing a value for input {inp.variable!r}")
+                value = inp.value
+            out.append(inp.variable.type.filter(value, name=f"input {inp.variable!r}" if inp.variable.name
+                                                else "an input", allow_downcast=self.allow_input_downcast))
+        return out
+
+    def _label(self):
+        return f"function {self.name!r}" if self.name else "the function"
+
+    def __call__(self, *args, **kwargs):
+        values = list(args) if self.trust_input and not kwargs else self._parse_args(args, kwargs)
+        containers = [v.container for v in self.shared]
+        results = self._thunk(values + [c.value for c in containers])
+        # every output and update was computed: only now may shared values change
+        outs = results[:self.n_outputs]
+        for slot, value in zip(self._update_slots, results[self.n_outputs:]):
+            containers[slot].value = value
+        outs = [np.array(o, copy=True) if copy else o for o, copy in zip(outs, self._copy_output)]
+        if self.single_output:
+            return outs[0]
+        return outs
+
+    def copy(self, swap=None, delete_updates=False, name=None):
+        """The same function, with shared variables swapped per ``swap``."""
+        spec = dict(self._spec)
+        swap = dict(swap or {})
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError("copy(swap=...) maps shared variables to shared variables")
+            if old.type != new.type:
+                raise TypeError(f"copy: {old!r} is {old.type} but {new!r} is {new.type}")
+        outs = spec["outputs"]
+        if outs is not None and swap:
+            outs = clone_replace(outs, swap) if not isinstance(outs, (list, tuple)) else \
+                clone_replace(list(outs), swap)
+        updates = [] if delete_updates else _normalize_updates(spec["updates"])
+        if swap and updates:
+            updates = list(zip([swap.get(t, t) for t, _ in updates],
+                               clone_replace([v for _, v in updates], swap)))
+        spec.update(outputs=outs, updates=updates, name=name or spec["name"])
+        if delete_updates:
+            spec["no_default_updates"] = True
+        return Function(**spec, trust_input=self.trust_input)
+
+    def __repr__(self):
+        return f"<symgraph.Function {self.name or ''} mode={self.mode}>"
+
+
+def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",
+             allow_input_downcast=False, name=None, no_default_updates=False, trust_input=False):
+    """Compile ``outputs`` as a function of ``inputs``; ``updates`` write shared variables."""
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError("function: inputs must be a list of variables")
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
+    return Function(list(inputs), outputs, updates, givens, mode, on_unused_input,
+                    allow_input_downcast, name, no_default_updates, trust_input)

@@ -1,0 +1,48 @@
+"""The Op protocol.
+
+An op is a small frozen dataclass: its fields are its parameters, so equal ops
+compare and hash equal (the merge pass relies on it).  Side by side, each op
+has its type rule (``make_node``), its NumPy reference (``perform``) and its
+gradient (``grad``).
+"""
+from dataclasses import dataclass
+
+from ..graph import Apply, Variable
+
+
+@dataclass(frozen=True)
+class Op:
+    # number of outputs; ops with several outputs return a tuple from perform
+    nout = 1
+
+    def make_node(self, *inputs):
+        raise NotImplementedError
+
+    def perform(self, *inputs):
+        """NumPy reference: input arrays in, output array (or tuple) out."""
+        raise NotImplementedError
+
+    def grad(self, inputs, outputs, output_grads):
+        """Symbolic gradient: one entry per input; None where no gradient flows."""
+        raise NotImplementedError(f"{self} has no gradient")
+
+    def validate(self, node, values):
+        """Check runtime input values against the node's types (override where needed)."""
+
+    def __call__(self, *inputs, name=None):
+        from ..tensor.basic import as_tensor_variable
+        node = self.make_node(*[as_tensor_variable(i) for i in inputs])
+        if len(node.outputs) == 1:
+            node.outputs[0].name = name
+            return node.outputs[0]
+        return node.outputs
+
+    def __str__(self):
+        return type(self).__name__.lower()
+
+    def apply(self, inputs, output_types):
+        """Helper for make_node: the Apply of this op on ``inputs``."""
+        for i in inputs:
+            if not isinstance(i, Variable):
+                raise TypeError(f"{self}: expected symbolic inputs, got {type(i).__name__}")
+        return Apply(self, inputs, output_types)

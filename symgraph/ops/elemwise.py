@@ -1,0 +1,250 @@
+"""Elementwise ops.
+
+Each one carries a NumPy function (``perform``), a scalar expression template
+that both Numba targets compile (``code``, over the names ``math`` and ``np``),
+and a one-line gradient.  Broadcasting follows the inputs' broadcastable flags.
+"""
+import functools
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import scipy.special
+
+from ..types import TensorType, is_float
+from .base import Op
+
+
+def _broadcast_flags(inputs):
+    return tuple(all(flags) for flags in zip(*(i.type.broadcastable for i in inputs)))
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_result_dtype(fn, dtypes):
+    # NumPy's own answer for these input dtypes: exactly its promotion rules
+    with np.errstate(all="ignore"):
+        return str(np.asarray(fn(*[np.ones((), d) for d in dtypes])).dtype)
+
+
+def describe(var):
+    """A short name for a variable in error messages."""
+    if var.name:
+        return repr(var.name)
+    from ..printing import pp
+    try:
+        return f"'{pp(var)}'"[:60]
+    except Exception:
+        return "an unnamed input"
+
+
+def check_broadcast(op_name, inputs, shapes):
+    """Raise a clear ValueError when runtime shapes break the broadcastable flags."""
+    ndim = len(shapes[0]) if shapes else 0
+    for axis in range(ndim):
+        lengths = {s[axis] for var, s in zip(inputs, shapes) if not var.type.broadcastable[axis]}
+        if len(lengths) <= 1:
+            continue
+        # blame an input of length 1 that is not flagged: the usual mistake
+        for var, s in zip(inputs, shapes):
+            if s[axis] == 1 and not var.type.broadcastable[axis]:
+                flags = list(var.type.broadcastable)
+                flags[axis] = True
+                raise ValueError(
+                    f"{op_name}: input {describe(var)} has length 1 on axis {axis} where the other "
+                    f"inputs have length {max(lengths)}, but its broadcastable flag for axis {axis} "
+                    f"is False. Declare it with broadcastable={tuple(flags)} to broadcast it.")
+        raise ValueError(f"{op_name}: shapes {', '.join(str(tuple(s)) for s in shapes)} do not "
+                         f"match on axis {axis}")
+
+
+@dataclass(frozen=True)
+class Elemwise(Op):
+    nin: ClassVar = 1            # None for any number of inputs (add, mul)
+    fn: ClassVar = None          # NumPy ufunc or function
+    code: ClassVar = None        # scalar expression template: "math.exp({0})"
+    symbol: ClassVar = None      # infix symbol for printing, e.g. "+"
+
+    def output_dtype(self, dtypes):
+        return _numpy_result_dtype(type(self).fn, tuple(dtypes))
+
+    def make_node(self, *inputs):
+        if self.nin is not None and len(inputs) != self.nin:
+            raise TypeError(f"{self} takes {self.nin} inputs, got {len(inputs)}")
+        ndim = max(i.ndim for i in inputs)
+        # lower-rank inputs gain leading broadcastable axes, as in NumPy
+        inputs = [i if i.ndim == ndim else i.dimshuffle(*(["x"] * (ndim - i.ndim) + list(range(i.ndim))))
+                  for i in inputs]
+        dtype = self.output_dtype([i.dtype for i in inputs])
+        return self.apply(inputs, [TensorType(dtype, _broadcast_flags(inputs))])
+
+    def perform(self, *values):
+        return type(self).fn(*values)
+
+    def validate(self, node, values):
+        check_broadcast(str(self), node.inputs, [np.shape(v) for v in values])
+
+    def scalar_code(self, args):
+        """The scalar expression of this op applied to the expressions ``args``."""
+        return self.code.format(*args)
+
+    def grad(self, inputs, outputs, output_grads):
+        grads = self.local_grad(inputs, outputs[0], output_grads[0])
+        return [None if g is None or not is_float(x.dtype) else _T().unbroadcast(g, x)
+                for g, x in zip(grads, inputs)]
+
+    def local_grad(self, inputs, out, g):
+        """Gradients before summing over broadcast axes (see Elemwise.grad)."""
+        raise NotImplementedError(f"{self} has no gradient")
+
+
+def _zero_grads(inputs, out, g):
+    return [None] * len(inputs)
+
+
+def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise):
+    """Define one elementwise op class in a line (see the table below)."""
+    attrs = {"nin": nin, "fn": staticmethod(fn), "code": code, "symbol": symbol,
+             "__module__": __name__, "__qualname__": name}
+    if grad is not None:
+        attrs["local_grad"] = lambda self, inputs, out, g: grad(*inputs, out, g)
+    cls = dataclass(frozen=True)(type(name, (base,), attrs))
+    cls.__str__ = lambda self, _n=name.lower(): _n
+    return cls
+
+
+# The grads below are written with tensor operators; T imports this module, so
+# the math helpers are looked up lazily.
+def _T():
+    from .. import tensor
+    return tensor
+
+
+class NAry(Elemwise):
+    """Add and Mul take any number of inputs (canonical forms gather them)."""
+    nin = None
+
+    def scalar_code(self, args):
+        return "(" + f" {self.symbol} ".join(args) + ")"
+
+
+def _mul_grad(*args):
+    *xs, out, g = args
+    grads = []
+    for i in range(len(xs)):
+        others = xs[:i] + xs[i + 1:]
+        term = others[0]
+        for o in others[1:]:
+            term = term * o
+        grads.append(g * term)
+    return grads
+
+
+def _safe_sigmoid(x):
+    return scipy.special.expit(x)
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _erf(x):
+    return scipy.special.erf(x)
+
+
+def _second(x, y):
+    return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y))).copy()
+
+
+def _switch(c, a, b):
+    return np.where(c, a, b)
+
+
+def _sign(x):
+    return np.sign(x)
+
+
+# name, NumPy function, scalar template, gradient, extra
+Add = elemwise("Add", np.add, None, lambda *a: [a[-1]] * (len(a) - 2), nin=None, symbol="+", base=NAry)
+Mul = elemwise("Mul", np.multiply, None, _mul_grad, nin=None, symbol="*", base=NAry)
+Sub = elemwise("Sub", np.subtract, "({0} - {1})", lambda x, y, o, g: [g, -g], nin=2, symbol="-")
+TrueDiv = elemwise("TrueDiv", np.true_divide, "({0} / {1})",
+                   lambda x, y, o, g: [g / y, -g * x / (y * y)], nin=2, symbol="/")
+IntDiv = elemwise("IntDiv", np.floor_divide, "({0} // {1})", _zero_grads, nin=2, symbol="//")
+Mod = elemwise("Mod", np.mod, "({0} % {1})",
+               lambda x, y, o, g: [g, -g * _T().floor(x / y)], nin=2, symbol="%")
+Pow = elemwise("Pow", np.power, "({0} ** {1})",
+               lambda x, y, o, g: [g * y * x ** (y - 1), g * o * _T().log(x)], nin=2, symbol="**")
+Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})",
+                   lambda x, y, o, g: [g * _T().eq(o, x), g * _T().eq(o, y)], nin=2)
+Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})",
+                   lambda x, y, o, g: [g * _T().eq(o, x), g * _T().eq(o, y)], nin=2)
+Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-")
+Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * _T().sgn(x)])
+Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o])
+Log = elemwise("Log", np.log, "math.log({0})", lambda x, o, g: [g / x])
+Log1p = elemwise("Log1p", np.log1p, "math.log1p({0})", lambda x, o, g: [g / (1 + x)])
+Expm1 = elemwise("Expm1", np.expm1, "math.expm1({0})", lambda x, o, g: [g * (o + 1)])
+Sqrt = elemwise("Sqrt", np.sqrt, "math.sqrt({0})", lambda x, o, g: [g * 0.5 / o])
+Sqr = elemwise("Sqr", np.square, "({0} * {0})", lambda x, o, g: [g * 2 * x])
+Sin = elemwise("Sin", np.sin, "math.sin({0})", lambda x, o, g: [g * _T().cos(x)])
+Cos = elemwise("Cos", np.cos, "math.cos({0})", lambda x, o, g: [-g * _T().sin(x)])
+Tan = elemwise("Tan", np.tan, "math.tan({0})", lambda x, o, g: [g * (1 + o * o)])
+Tanh = elemwise("Tanh", np.tanh, "math.tanh({0})", lambda x, o, g: [g * (1 - o * o)])
+Sinh = elemwise("Sinh", np.sinh, "math.sinh({0})", lambda x, o, g: [g * _T().cosh(x)])
+Cosh = elemwise("Cosh", np.cosh, "math.cosh({0})", lambda x, o, g: [g * _T().sinh(x)])
+ArcSin = elemwise("ArcSin", np.arcsin, "math.asin({0})", lambda x, o, g: [g / _T().sqrt(1 - x * x)])
+ArcCos = elemwise("ArcCos", np.arccos, "math.acos({0})", lambda x, o, g: [-g / _T().sqrt(1 - x * x)])
+ArcTan = elemwise("ArcTan", np.arctan, "math.atan({0})", lambda x, o, g: [g / (1 + x * x)])
+Erf = elemwise("Erf", _erf, "math.erf({0})",
+               lambda x, o, g: [g * (2 / math.sqrt(math.pi)) * _T().exp(-x * x)])
+Floor = elemwise("Floor", np.floor, "math.floor({0})", lambda x, o, g: [_T().zeros_like(x)])
+Ceil = elemwise("Ceil", np.ceil, "math.ceil({0})", lambda x, o, g: [_T().zeros_like(x)])
+Round = elemwise("Round", np.round, "np.round({0})", lambda x, o, g: [_T().zeros_like(x)])
+Sign = elemwise("Sign", _sign, "np.sign({0})", lambda x, o, g: [_T().zeros_like(x)])
+Sigmoid = elemwise("Sigmoid", _safe_sigmoid, "(1.0 / (1.0 + math.exp(-{0})))",
+                   lambda x, o, g: [g * o * (1 - o)])
+Softplus = elemwise("Softplus", _softplus, "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))",
+                    lambda x, o, g: [g * _T().nnet.sigmoid(x)])
+EQ = elemwise("EQ", np.equal, "({0} == {1})", _zero_grads, nin=2, symbol="==")
+NEQ = elemwise("NEQ", np.not_equal, "({0} != {1})", _zero_grads, nin=2, symbol="!=")
+LT = elemwise("LT", np.less, "({0} < {1})", _zero_grads, nin=2, symbol="<")
+LE = elemwise("LE", np.less_equal, "({0} <= {1})", _zero_grads, nin=2, symbol="<=")
+GT = elemwise("GT", np.greater, "({0} > {1})", _zero_grads, nin=2, symbol=">")
+GE = elemwise("GE", np.greater_equal, "({0} >= {1})", _zero_grads, nin=2, symbol=">=")
+And = elemwise("And", np.bitwise_and, "({0} & {1})", _zero_grads, nin=2, symbol="&")
+Or = elemwise("Or", np.bitwise_or, "({0} | {1})", _zero_grads, nin=2, symbol="|")
+Xor = elemwise("Xor", np.bitwise_xor, "({0} ^ {1})", _zero_grads, nin=2, symbol="^")
+Invert = elemwise("Invert", np.invert, "(~{0})", _zero_grads, symbol="~")
+Switch = elemwise("Switch", _switch, "({1} if {0} else {2})",
+                  lambda c, a, b, o, g: [None, _T().switch(c, g, 0), _T().switch(c, 0, g)], nin=3)
+Second = elemwise("Second", _second, "{1}", lambda x, y, o, g: [None, g], nin=2)
+Clip = elemwise("Clip", np.clip, "min(max({0}, {1}), {2})",
+                lambda x, lo, hi, o, g: [g * ((x >= lo) & (x <= hi)), g * (x < lo), g * (x > hi)], nin=3)
+
+
+# Switch, Second: the output dtype is that of the value inputs, not the condition
+Switch.output_dtype = lambda self, dtypes: _numpy_result_dtype(np.add, tuple(dtypes[1:]))
+Second.output_dtype = lambda self, dtypes: dtypes[1]
+Clip.output_dtype = lambda self, dtypes: _numpy_result_dtype(np.add, tuple(dtypes))
+
+
+@dataclass(frozen=True)
+class Cast(Elemwise):
+    dtype: str = "float64"
+    nin = 1
+
+    def output_dtype(self, dtypes):
+        return self.dtype
+
+    def perform(self, x):
+        return np.asarray(x).astype(self.dtype)
+
+    def scalar_code(self, args):
+        return f"np.{self.dtype}({args[0]})"
+
+    def local_grad(self, inputs, out, g):
+        return [_T().cast(g, inputs[0].dtype)]
+
+    def __str__(self):
+        return f"cast{{{self.dtype}}}"

@@ -1,0 +1,262 @@
+"""Ops that move, make or measure axes: dimshuffle, shape, reshape, alloc, join, arange."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..graph import Constant
+from ..types import TensorType
+from .base import Op
+
+
+def _T():
+    from .. import tensor
+    return tensor
+
+
+def constant_value(var):
+    """The Python value of a scalar constant (also through casts), else None."""
+    while var.owner is not None and type(var.owner.op).__name__ == "Cast":
+        var = var.owner.inputs[0]
+    if isinstance(var, Constant) and var.data.ndim == 0:
+        return var.data.item()
+    return None
+
+
+@dataclass(frozen=True)
+class DimShuffle(Op):
+    """Permute axes, drop broadcastable axes and insert new ones ('x')."""
+    input_broadcastable: tuple
+    new_order: tuple
+
+    def __post_init__(self):
+        kept = [a for a in self.new_order if a != "x"]
+        if len(set(kept)) != len(kept):
+            raise ValueError(f"dimshuffle {self.new_order}: an axis appears twice")
+        for a in kept:
+            if not 0 <= a < len(self.input_broadcastable):
+                raise ValueError(f"dimshuffle {self.new_order}: axis {a} does not exist in a "
+                                 f"{len(self.input_broadcastable)}-d input")
+        for a, flag in enumerate(self.input_broadcastable):
+            if a not in kept and not flag:
+                raise ValueError(f"dimshuffle {self.new_order} drops axis {a}, which is not broadcastable")
+
+    @property
+    def drop(self):
+        return tuple(a for a in range(len(self.input_broadcastable)) if a not in self.new_order)
+
+    @property
+    def is_transpose(self):
+        return "x" not in self.new_order and not self.drop
+
+    def make_node(self, x):
+        if x.broadcastable != self.input_broadcastable:
+            raise TypeError(f"{self} expects an input with flags {self.input_broadcastable}, got {x.broadcastable}")
+        flags = tuple(True if a == "x" else x.broadcastable[a] for a in self.new_order)
+        return self.apply([x], [TensorType(x.dtype, flags)])
+
+    def perform(self, x):
+        x = np.asarray(x)
+        y = np.transpose(x.reshape([n for a, n in enumerate(x.shape) if a not in self.drop]),
+                         [sorted(a for a in self.new_order if a != "x").index(a)
+                          for a in self.new_order if a != "x"])
+        return y.reshape([1 if a == "x" else x.shape[a] for a in self.new_order])
+
+    def grad(self, inputs, outputs, grads):
+        (x,), (g,) = inputs, grads
+        kept = [a for a in self.new_order if a != "x"]
+        # sum away inserted axes that were stretched, then undo the permutation
+        g = g.sum(axis=[i for i, a in enumerate(self.new_order) if a == "x"])
+        order = [kept.index(a) if a in kept else "x" for a in range(x.ndim)]
+        return [_T().unbroadcast(g.dimshuffle(*order), x)]
+
+    def __str__(self):
+        if self.new_order == tuple(reversed(range(len(self.input_broadcastable)))) and len(self.new_order) == 2:
+            return "transpose"
+        return "dimshuffle{" + ",".join(map(str, self.new_order)) + "}"
+
+
+@dataclass(frozen=True)
+class Shape(Op):
+    def make_node(self, x):
+        return self.apply([x], [TensorType("int64", (False,))])
+
+    def perform(self, x):
+        return np.asarray(np.shape(x), dtype="int64")
+
+    def grad(self, inputs, outputs, grads):
+        return [None]
+
+
+@dataclass(frozen=True)
+class ShapeI(Op):
+    """``x.shape[i]`` as one op: the common case, and simple to compile."""
+    i: int
+
+    def make_node(self, x):
+        if not 0 <= self.i < x.ndim:
+            raise IndexError(f"shape index {self.i} is out of range for a {x.ndim}-d tensor")
+        return self.apply([x], [TensorType("int64", ())])
+
+    def perform(self, x):
+        return np.asarray(np.shape(x)[self.i], dtype="int64")
+
+    def grad(self, inputs, outputs, grads):
+        return [None]
+
+    def __str__(self):
+        return f"shape_i{{{self.i}}}"
+
+
+@dataclass(frozen=True)
+class MakeVector(Op):
+    """Scalars into a vector (symbolic shapes are made of these)."""
+    dtype: str = "int64"
+
+    def make_node(self, *scalars):
+        for s in scalars:
+            if s.ndim != 0:
+                raise TypeError("make_vector takes scalars")
+        return self.apply(list(scalars), [TensorType(self.dtype, (False,))])
+
+    def perform(self, *scalars):
+        return np.asarray(scalars, dtype=self.dtype)
+
+    def grad(self, inputs, outputs, grads):
+        return [grads[0][i] if inp.dtype.startswith("float") else None for i, inp in enumerate(inputs)]
+
+
+def shape_entries(shape_var, n):
+    """The constant entries of a shape vector (None where symbolic)."""
+    if isinstance(shape_var, Constant):
+        return [int(v) for v in shape_var.data]
+    if shape_var.owner is not None and isinstance(shape_var.owner.op, MakeVector):
+        return [constant_value(v) for v in shape_var.owner.inputs]
+    return [None] * n
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    ndim: int
+
+    def make_node(self, x, shape):
+        if shape.ndim != 1 or not shape.dtype.startswith(("int", "uint")):
+            raise TypeError("reshape: the shape must be a vector of integers")
+        flags = tuple(v == 1 for v in shape_entries(shape, self.ndim))
+        return self.apply([x, shape], [TensorType(x.dtype, flags)])
+
+    def perform(self, x, shape):
+        return np.reshape(x, tuple(int(s) for s in shape))
+
+    def grad(self, inputs, outputs, grads):
+        x, _ = inputs
+        return [reshape_like(grads[0], x), None]
+
+    def __str__(self):
+        return f"reshape{{{self.ndim}}}"
+
+
+def reshape_like(g, x):
+    T = _T()
+    shape = MakeVector()(*[ShapeI(i)(x) for i in range(x.ndim)]) if x.ndim else T.constant(np.zeros(0, "int64"))
+    return T.unbroadcast(Reshape(x.ndim)(g, shape), x)
+
+
+@dataclass(frozen=True)
+class Alloc(Op):
+    """A tensor of the given shape filled with (a broadcast of) ``value``."""
+
+    def make_node(self, value, *shape):
+        if len(shape) < value.ndim:
+            raise ValueError(f"alloc: value has {value.ndim} dimensions but only {len(shape)} sizes were given")
+        for s in shape:
+            if s.ndim != 0 or not s.dtype.startswith(("int", "uint")):
+                raise TypeError("alloc: shape entries must be integer scalars")
+        flags = tuple(constant_value(s) == 1 for s in shape)
+        return self.apply([value, *shape], [TensorType(value.dtype, flags)])
+
+    def perform(self, value, *shape):
+        out = np.empty(tuple(int(s) for s in shape), dtype=np.asarray(value).dtype)
+        out[...] = value
+        return out
+
+    def grad(self, inputs, outputs, grads):
+        value = inputs[0]
+        g = grads[0]
+        g = g.sum(axis=list(range(g.ndim - value.ndim))) if g.ndim > value.ndim else g
+        return [_T().unbroadcast(g, value)] + [None] * (len(inputs) - 1)
+
+
+@dataclass(frozen=True)
+class Join(Op):
+    """Concatenate along ``axis``."""
+    axis: int
+
+    def make_node(self, *tensors):
+        if not tensors:
+            raise ValueError("concatenate needs at least one tensor")
+        ndim = tensors[0].ndim
+        if any(t.ndim != ndim for t in tensors) or not 0 <= self.axis < ndim:
+            raise ValueError(f"concatenate: tensors must have the same number of dimensions "
+                             f"and axis {self.axis} must exist; got ndims {[t.ndim for t in tensors]}")
+        from ..types import upcast
+        flags = tuple(False if a == self.axis else all(t.broadcastable[a] for t in tensors)
+                      for a in range(ndim))
+        return self.apply(list(tensors), [TensorType(upcast(*[t.dtype for t in tensors]), flags)])
+
+    def perform(self, *tensors):
+        return np.concatenate(tensors, axis=self.axis)
+
+    def grad(self, inputs, outputs, grads):
+        T, g = _T(), grads[0]
+        start, out = 0, []
+        for x in inputs:
+            stop = start + ShapeI(self.axis)(x)
+            index = [slice(None)] * self.axis + [slice(start, stop)]
+            out.append(T.unbroadcast(g[tuple(index)], x) if x.dtype.startswith("float") else None)
+            start = stop
+        return out
+
+    def __str__(self):
+        return f"join{{axis={self.axis}}}"
+
+
+@dataclass(frozen=True)
+class ARange(Op):
+    dtype: str = "int64"
+
+    def make_node(self, start, stop, step):
+        for v in (start, stop, step):
+            if v.ndim != 0:
+                raise TypeError("arange takes scalar start, stop and step")
+        return self.apply([start, stop, step], [TensorType(self.dtype, (False,))])
+
+    def perform(self, start, stop, step):
+        return np.arange(start, stop, step, dtype=self.dtype)
+
+    def grad(self, inputs, outputs, grads):
+        return [None, None, None]
+
+
+@dataclass(frozen=True)
+class Rebroadcast(Op):
+    """Change broadcastable flags; a flag set to True is checked at run time."""
+    broadcastable: tuple
+
+    def make_node(self, x):
+        if len(self.broadcastable) != x.ndim:
+            raise ValueError("rebroadcast: one flag per axis")
+        return self.apply([x], [TensorType(x.dtype, self.broadcastable)])
+
+    def perform(self, x):
+        return x
+
+    def validate(self, node, values):
+        problem = node.outputs[0].type.shape_error(np.shape(values[0]), "rebroadcast input")
+        if problem:
+            raise ValueError(problem)
+
+    def grad(self, inputs, outputs, grads):
+        return [_T().unbroadcast(grads[0], inputs[0])]
+
+    def __str__(self):
+        return "rebroadcast{" + ",".join("T" if b else "F" for b in self.broadcastable) + "}"

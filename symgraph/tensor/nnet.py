@@ -1,0 +1,48 @@
+"""T.nnet: activations, softmax and the cross-entropies."""
+from ..ops import elemwise as ew
+from ..ops.nnet import LogSoftmax, Softmax
+from .basic import (arange, as_tensor_variable, log, maximum, mean, shape_i, sum)
+
+sigmoid = ew.Sigmoid()
+softplus = ew.Softplus()
+
+
+def relu(x, alpha=0):
+    x = as_tensor_variable(x)
+    if alpha == 0:
+        return maximum(x, 0)
+    return maximum(x, alpha * x)
+
+
+def softmax(x):
+    """Softmax along the last axis: row-wise on a matrix."""
+    return Softmax()(as_tensor_variable(x))
+
+
+def log_softmax(x):
+    return LogSoftmax()(as_tensor_variable(x))
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """-log of the probability of the true class, per row.
+
+    ``true_dist`` is either one-hot rows (same shape as ``coding_dist``) or a
+    vector of integer class indices.
+    """
+    p, t = as_tensor_variable(coding_dist), as_tensor_variable(true_dist)
+    if t.ndim == p.ndim:
+        return -sum(t * log(p), axis=p.ndim - 1)
+    if t.ndim == p.ndim - 1 and t.dtype.startswith(("int", "uint")):
+        return -log(p[arange(shape_i(p, 0)), t])
+    raise TypeError(f"categorical_crossentropy: targets must be one-hot ({p.ndim}-d) or "
+                    f"integer class indices ({p.ndim - 1}-d), got {t.ndim}-d {t.dtype}")
+
+
+def binary_crossentropy(output, target):
+    output, target = as_tensor_variable(output), as_tensor_variable(target)
+    return -(target * log(output) + (1 - target) * log(1 - output))
+
+
+crossentropy_categorical_1hot = categorical_crossentropy
+__all__ = ["sigmoid", "softplus", "relu", "softmax", "log_softmax",
+           "categorical_crossentropy", "binary_crossentropy", "mean"]
