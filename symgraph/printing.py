@@ -1,22 +1,290 @@
-"""debugprint, pp and graphviz pictures."""
-from .graph import Constant
+"""Looking at graphs: ``debugprint`` (indented trees), ``pp`` (infix text) and
+``pydotprint`` / ``to_dot`` (graphviz pictures)."""
+import os
+import sys
+import tempfile
+
+from .graph import Constant, FunctionGraph, Variable, toposort
+
+
+# --------------------------------------------------------------------- what to print
+def _roots(obj):
+    """(variable, note) pairs for a variable, a list, a FunctionGraph or a compiled Function."""
+    if isinstance(obj, Variable):
+        return [(obj, "")]
+    if isinstance(obj, (list, tuple)):
+        return [pair for item in obj for pair in _roots(item)]
+    if isinstance(obj, FunctionGraph):
+        return [(v, "") for v in obj.outputs]
+    graph = getattr(obj, "graph", None)
+    if isinstance(graph, FunctionGraph):
+        n, targets = obj.n_outputs, obj.update_targets
+        return [(v, "" if k < n else f"  <- update of {_leaf_text(targets[k - n])}")
+                for k, v in enumerate(graph.outputs)]
+    raise TypeError(f"cannot print a {type(obj).__name__}; expected a variable, a list of "
+                    f"variables, a FunctionGraph or a compiled function")
+
+
+def _leaf_text(var):
+    """An input's name, a constant's value, or the type of an unnamed input."""
+    if var.name:
+        return var.name
+    if isinstance(var, Constant):
+        data = var.data
+        if data.size <= 6:
+            return repr(data.item()) if data.ndim == 0 else str(data.tolist())
+        return f"<constant {data.dtype} {data.shape}>"
+    return f"<{var.type}>"
+
+
+def _op_text(var):
+    node = var.owner
+    return str(node.op) + (f".{var.index}" if len(node.outputs) > 1 else "")
+
+
+# --------------------------------------------------------------------- debugprint
+def _tag(n):
+    """A, B, ..., Z, AA, AB, ...: bijective base 26."""
+    letters = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(ord("A") + r) + letters
+    return letters
+
+
+def debugprint(obj, file=None, print_type=False):
+    """Print the graph of ``obj`` as an indented tree (Theano's layout).
+
+    ``obj`` is a variable, a list of them, a FunctionGraph or a compiled
+    function (whose optimized graph is printed, updates marked).  Each node gets
+    an ``[id X]`` tag; a node met again is shown by its tag and ``···``.
+    ``file=None`` writes to stdout, ``file='str'`` returns the text, any
+    other file-like object is written to and returned.
+    """
+    tags, lines = {}, []
+    # an explicit stack, not recursion: long chains (RNN-like graphs) stay printable
+    stack = [(var, "", " ", note) for var, note in reversed(_roots(obj))]
+    while stack:
+        var, head, below, note = stack.pop()
+        key = var.owner if var.owner is not None else var
+        seen = key in tags
+        if not seen:
+            tags[key] = _tag(len(tags))
+        text = _op_text(var) if var.owner is not None else _leaf_text(var)
+        text += f" [id {tags[key]}]"
+        if var.owner is not None and var.name:
+            text += f" '{var.name}'"
+        if print_type:
+            text += f" <{var.type}>"
+        if seen and var.owner is not None:
+            text += " ···"  # its subtree was printed above
+        lines.append(head + text + note)
+        if seen or var.owner is None:
+            continue
+        inputs = var.owner.inputs
+        for i in reversed(range(len(inputs))):
+            last = i == len(inputs) - 1
+            stack.append((inputs[i], below + ("└─ " if last else "├─ "),
+                          below + ("   " if last else "│  "), ""))
+    text = "".join(line + "\n" for line in lines)
+    if file == "str":
+        return text
+    out = sys.stdout if file is None else file
+    out.write(text)
+    return out
+
+
+# --------------------------------------------------------------------- pp
+def _is_implicit_broadcast(var):
+    """A dimshuffle that only prepends broadcastable axes: what NumPy does unasked."""
+    from .ops.shape import DimShuffle
+    if var.owner is None or not isinstance(var.owner.op, DimShuffle):
+        return False
+    order = var.owner.op.new_order
+    n_new = order.count("x")
+    return order[:n_new] == ("x",) * n_new and order[n_new:] == tuple(range(len(order) - n_new))
+
+
+def _is_infix(var):
+    return var.owner is not None and getattr(var.owner.op, "symbol", None) is not None \
+        and len(var.owner.inputs) >= 2
+
+
+def _pp_dimshuffle(op, args, inputs):
+    n = len(op.new_order)
+    if n >= 2 and op.new_order == tuple(reversed(range(n))):
+        return f"{args[0]}.T"
+    return None
+
+
+def _pp_index(spec, index_args):
+    """x[...] text for an indexing spec (see ops/indexing.py)."""
+    it, items = iter(index_args), []
+    for entry in spec:
+        if entry[0] == "s":
+            parts = [next(it) if given else "" for given in entry[1:]]
+            items.append(":".join(parts[:2] if not entry[3] else parts))
+        else:
+            items.append("None" if entry[0] == "x" else next(it))
+    return "[" + ", ".join(items) + "]"
+
+
+def _pp_subtensor(op, args, inputs):
+    return args[0] + _pp_index(op.spec, args[1:])
+
+
+def _pp_inc_subtensor(op, args, inputs):
+    name = "set_subtensor" if op.set_instead_of_inc else "inc_subtensor"
+    return f"{name}({args[0]}{_pp_index(op.spec, args[2:])}, {args[1]})"
+
+
+def _pp_rules():
+    # op class -> formatter(op, argument texts, input variables); None falls back to f(args)
+    from .ops import indexing, shape
+    return {shape.DimShuffle: _pp_dimshuffle,
+            shape.ShapeI: lambda op, args, inputs: f"{args[0]}.shape[{op.i}]",
+            shape.Shape: lambda op, args, inputs: f"{args[0]}.shape",
+            indexing.Subtensor: _pp_subtensor,
+            indexing.IncSubtensor: _pp_inc_subtensor}
 
 
 def pp(var):
-    """Infix text of a graph: ``(x + y)``."""
-    if var.owner is None:
-        return repr(var) if not isinstance(var, Constant) else repr(var)
-    op, args = var.owner.op, [pp(i) for i in var.owner.inputs]
-    symbol = getattr(op, "symbol", None)
-    if symbol and len(args) >= 2:
-        return "(" + f" {symbol} ".join(args) + ")"
-    if symbol and len(args) == 1:
-        return f"{symbol}{args[0]}"
-    return f"{op}({', '.join(args)})"
+    """Infix text of a graph: ``sg.pp(x + y) == '(x + y)'``."""
+    from .ops.elemwise import Elemwise
+    rules, memo = _pp_rules(), {}
+
+    def text(v):
+        if v not in memo:
+            memo[v] = _leaf_text(v) if v.owner is None else node_text(v)
+        return memo[v]
+
+    def node_text(v):
+        op, inputs = v.owner.op, v.owner.inputs
+        if isinstance(op, Elemwise):
+            # show x + 1, not x + dimshuffle{x,x}(1): elementwise ops broadcast like NumPy
+            inputs = [i.owner.inputs[0] if _is_implicit_broadcast(i) else i for i in inputs]
+        args = [text(i) for i in inputs]
+        symbol = getattr(op, "symbol", None)
+        if symbol and len(args) >= 2:
+            return "(" + f" {symbol} ".join(args) + ")"
+        if symbol and len(args) == 1:
+            return symbol + args[0]
+        rule = rules.get(type(op))
+        result = rule(op, args, inputs) if rule else None
+        if result is not None:
+            return result
+        # commas already separate call arguments: f(x + y), not f((x + y))
+        bare = [a[1:-1] if _is_infix(i) else a for a, i in zip(args, inputs)]
+        return f"{_op_text(v)}({', '.join(bare)})"
+
+    return text(var)
 
 
 pprint = pp
 
 
-def debugprint(obj, file=None):
-    raise NotImplementedError
+# --------------------------------------------------------------------- graphviz
+_COLOURS = {"input": "palegreen", "shared": "lightskyblue", "constant": "lightgrey",
+            "output": "gold", "apply": "white"}
+_NO_DOT = ("graphviz's 'dot' program was not found on the PATH; symgraph needs it to draw "
+           "graphs. Install it with 'apt-get install graphviz' (Debian/Ubuntu), 'brew install "
+           "graphviz' (macOS) or 'conda install -c conda-forge graphviz', then retry. "
+           "sg.printing.to_dot(...) gives the DOT text without it.")
+# Jupyter draws every displayed variable; past this size a picture is slow and unreadable
+_MAX_REPR_NODES = 200
+
+
+def _import_graphviz():
+    try:
+        import graphviz
+    except ImportError as e:
+        raise RuntimeError("the 'graphviz' Python package is needed: pip install graphviz") from e
+    return graphviz
+
+
+def _graphviz_graph(obj):
+    """A graphviz.Digraph: apply nodes as boxes, graph inputs and outputs as ellipses."""
+    from .shared import SharedVariable
+    graphviz = _import_graphviz()
+    roots = _roots(obj)
+    g = graphviz.Digraph("symgraph")
+    ids = {}
+
+    def node_id(key, prefix):
+        if key not in ids:
+            ids[key] = f"{prefix}{len(ids)}"
+        return ids[key]
+
+    def source(var):
+        """The DOT node an edge carrying ``var`` starts from (and an edge label part)."""
+        if var.owner is not None:
+            return node_id(var.owner, "n"), (f"out {var.index}" if len(var.owner.outputs) > 1 else "")
+        if var not in ids:
+            kind = ("constant" if isinstance(var, Constant) else
+                    "shared" if isinstance(var, SharedVariable) else "input")
+            label = _leaf_text(var) + ("" if isinstance(var, Constant) else f"\n{var.type}")
+            g.node(node_id(var, "v"), label, shape="ellipse", style="filled",
+                   fillcolor=_COLOURS[kind], tooltip=kind)
+        return ids[var], ""
+
+    def edge(var, target, parts):
+        tail, where = source(var)
+        name = var.name if var.owner is not None and not target.startswith("out") else ""
+        label = " ".join(p for p in [*parts, where, name] if p)
+        g.edge(tail, target, label=label or None)
+
+    for node in toposort([v for v, _ in roots]):
+        g.node(node_id(node, "n"), str(node.op), shape="box", style="filled",
+               fillcolor=_COLOURS["apply"])
+        for i, inp in enumerate(node.inputs):
+            edge(inp, ids[node], [str(i)] if len(node.inputs) > 1 else [])
+    for k, (var, note) in enumerate(roots):
+        label = (note.replace("<-", "").strip() if note else (var.name or f"output {k}"))
+        g.node(f"out{k}", f"{label}\n{var.type}", shape="ellipse", style="filled",
+               fillcolor=_COLOURS["output"])
+        edge(var, f"out{k}", [])
+    return g
+
+
+def to_dot(obj):
+    """The DOT source of the graph of ``obj`` (needs no ``dot`` program)."""
+    return _graphviz_graph(obj).source
+
+
+def _render(dot_source, fmt):
+    graphviz = _import_graphviz()
+    try:
+        return graphviz.Source(dot_source).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as e:
+        raise RuntimeError(_NO_DOT) from e
+
+
+def pydotprint(obj, outfile=None, format=None):
+    """Draw the graph of ``obj`` with graphviz into ``outfile`` and return its path.
+
+    The format comes from ``format``, else the file's suffix (``.svg``,
+    ``.png``, ...), else SVG.  Without ``outfile`` the picture goes to the
+    temporary directory.
+    """
+    suffix = os.path.splitext(outfile)[1].lstrip(".").lower() if outfile else ""
+    fmt = format or suffix or "svg"
+    if outfile is None:
+        outfile = os.path.join(tempfile.gettempdir(), f"symgraph.pydotprint.{fmt}")
+    data = _render(to_dot(obj), fmt)
+    with open(outfile, "wb") as fh:
+        fh.write(data)
+    return outfile
+
+
+def _repr_svg(var):
+    """SVG text for Jupyter, or None (then Jupyter shows the text repr)."""
+    if len(toposort(var)) > _MAX_REPR_NODES:
+        return None
+    try:
+        return _render(to_dot(var), "svg").decode("utf-8")
+    except RuntimeError:
+        return None
+
+
+__all__ = ["debugprint", "pp", "pprint", "pydotprint", "to_dot"]
