@@ -149,14 +149,19 @@ def _pp_rules():
             indexing.IncSubtensor: _pp_inc_subtensor}
 
 
-def pp(var):
-    """Infix text of a graph: ``sg.pp(x + y) == '(x + y)'``."""
+def pp(var, max_length=None):
+    """Infix text of a graph: ``sg.pp(x + y) == '(x + y)'``.
+
+    ``max_length`` cuts every sub-expression's text, which keeps the work linear
+    on graphs that reuse subexpressions (error messages use it).
+    """
     from .ops.elemwise import Elemwise
     rules, memo = _pp_rules(), {}
 
     def text(v):
         if v not in memo:
-            memo[v] = _leaf_text(v) if v.owner is None else node_text(v)
+            s = _leaf_text(v) if v.owner is None else node_text(v)
+            memo[v] = s if max_length is None or len(s) <= max_length else s[:max_length] + "..."
         return memo[v]
 
     def node_text(v):

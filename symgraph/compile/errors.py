@@ -5,7 +5,7 @@ from ..graph import format_trace
 def describe_node(node):
     from ..printing import pp
     try:
-        text = pp(node.outputs[0])
+        text = pp(node.outputs[0], max_length=100)
     except Exception:
         text = f"{node.op}(...)"
     if len(text) > 100:

@@ -33,7 +33,7 @@ def describe(var):
         return repr(var.name)
     from ..printing import pp
     try:
-        return f"'{pp(var)}'"[:60]
+        return f"'{pp(var, max_length=60)}'"
     except Exception:
         return "an unnamed input"
 
