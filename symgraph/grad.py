@@ -3,9 +3,8 @@ op for its input gradients, which are ordinary graphs (so grads of grads work).
 """
 import warnings
 
-import numpy as np
-
-from .graph import Variable, toposort
+from .graph import Variable, ancestors, clone_replace, toposort
+from .jacobian import GradientError  # noqa: F401  (raised by verify_grad)
 from .types import is_float
 
 
@@ -50,8 +49,17 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     grads = _backprop(list(seeds), seeds, blocked, set(wrt_list))
 
     out = []
+    upstream = None
     for w in wrt_list:
         g = grads.get(w)
+        if g is None:
+            upstream = set(ancestors(list(seeds))) if upstream is None else upstream
+        if g is None and w in upstream:
+            # the cost depends on w only through integers, comparisons or
+            # consider_constant: the gradient is zero (a float zero for an
+            # integer w, as in Theano), not an error
+            out.append(_zeros_for(w) if return_disconnected == "zero" else None)
+            continue
         if g is None:
             message = f"grad: the cost does not depend on {w!r}"
             if disconnected_inputs == "raise":
@@ -59,7 +67,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
                     message + " (pass disconnected_inputs='ignore' or 'warn' to get zeros)")
             if disconnected_inputs == "warn":
                 warnings.warn(message, stacklevel=2)
-            g = T.zeros_like(w) if return_disconnected == "zero" else None
+            g = _zeros_for(w) if return_disconnected == "zero" else None
         out.append(g)
     return out[0] if single else out
 
@@ -96,6 +104,13 @@ def _backprop(outputs, seeds, blocked, wanted):
     return {v: _total(gs) for v, gs in grads.items()}
 
 
+def _zeros_for(w):
+    """A zero gradient for w: w's type, or floatX for an integer w (as in Theano)."""
+    from . import tensor as T
+    from .config import config
+    return T.zeros_like(w, dtype=w.dtype if is_float(w.dtype) else config.floatX)
+
+
 def _total(gs):
     if not gs:
         return None
@@ -125,10 +140,14 @@ def Rop(f, wrt, eval_points, disconnected_inputs="raise"):
         raise ValueError("Rop: one eval point per wrt variable")
     out = []
     for fi in f_list:
-        u = fi.type("u")  # a dummy cotangent; the result does not depend on it (linear)
+        # u is a dummy cotangent: the vjp is linear in u, so the gradient of
+        # <vjp(u), v> with respect to u does not depend on u's value.  Nodes of
+        # the graph may still read u (for its shape), so u becomes zeros.
+        u = fi.type("u")
         vjp = Lop(fi, wrt_list, u, disconnected_inputs=disconnected_inputs)
         inner = sum(((vj * p).sum() for vj, p in zip(vjp, points)), T.constant(0.0, dtype=fi.dtype))
-        out.append(grad(inner, u, disconnected_inputs="ignore"))
+        jvp = grad(inner, u, disconnected_inputs="ignore")
+        out.append(clone_replace(jvp, {u: T.zeros_like(fi)}))
     return out[0] if f_single else out
 
 
@@ -146,9 +165,3 @@ def verify_grad(fn, points, rng=None, eps=None, tol=None, mode="python"):
     from .jacobian import verify_grad as _verify
     return _verify(fn, points, rng=rng, eps=eps, tol=tol, mode=mode)
 
-
-def numeric_grad_direction(f, points, direction, eps):
-    """Central difference of f along ``direction`` (a list of arrays like ``points``)."""
-    plus = f(*[p + eps * d for p, d in zip(points, direction)])
-    minus = f(*[p - eps * d for p, d in zip(points, direction)])
-    return (np.asarray(plus) - np.asarray(minus)) / (2 * eps)

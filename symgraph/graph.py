@@ -175,7 +175,7 @@ def clone_replace(outputs, replace=None):
             new_node = node.clone_with_new_inputs(new_inputs)
             for old, new in zip(node.outputs, new_node.outputs):
                 new.name = old.name
-                memo[old] = new
+                memo.setdefault(old, new)  # a replaced variable stays replaced
     result = [memo.get(o, o) for o in outs]
     return result[0] if single else result
 
@@ -245,5 +245,5 @@ def _rewire(outputs, memo):
                 new = old.clone()
                 new.owner, new.index = new_node, old.index
                 new_node.outputs.append(new)
-                memo[old] = new
+                memo.setdefault(old, new)
     return [memo.get(o, o) for o in outputs]
