@@ -74,6 +74,25 @@ def _normalize_updates(updates):
     return out
 
 
+def _memory_owner(a):
+    """Identifies the memory of ``a``: views of one array have the same owner."""
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return id(a)
+
+
+def _writeable(a):
+    return isinstance(a, np.ndarray) and a.flags.writeable
+
+
+def _own(value, taken):
+    """``value``, copied if its memory is in ``taken`` or read-only; its memory is then taken."""
+    if not _writeable(value) or _memory_owner(value) in taken:
+        value = np.array(value, copy=True)
+    taken.add(_memory_owner(value))
+    return value
+
+
 class Function:
     """A compiled function.  ``f.graph`` is the optimized graph it runs."""
 
@@ -131,12 +150,12 @@ class Function:
         from ..optimize import optimize_fgraph
         self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
         self.maker = self  # Theano code reads f.maker.fgraph
+        # (output index, input index) of each update: a backend may then write an
+        # update into its shared variable's buffer (see compile/inplace.py)
+        self.graph.update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
+                                   for k, t in enumerate(self.update_targets)]
         self._thunk = _backend(mode)(self.graph)
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
-        # outputs that are graph inputs would hand out the user's or a shared buffer: copy them
-        graph_ins = set(self.graph.inputs)
-        self._copy_output = [o in graph_ins or o in self.graph.outputs[:i]
-                             for i, o in enumerate(self.graph.outputs)]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
 
     @staticmethod
@@ -179,13 +198,15 @@ class Function:
                 raise TypeError(f"{self._label()} got several values for {key!r}")
             values[k], given[k] = value, True
         out = []
-        for inp, value, ok in zip(self.inputs, values, given):
+        for k, (inp, value, ok) in enumerate(zip(self.inputs, values, given)):
+            # unnamed inputs are named by position
+            label = f"input {inp.variable.name}" if inp.variable.name else f"input #{k}"
             if not ok:
                 if not inp.has_default:
-                    raise TypeError(f"{self._label()} is missing a value for input {inp.variable!r}")
+                    raise TypeError(f"{self._label()} is missing a value for {label}")
                 value = inp.value
-            out.append(inp.variable.type.filter(value, name=f"input {inp.variable!r}" if inp.variable.name
-                                                else "an input", allow_downcast=self.allow_input_downcast))
+            out.append(inp.variable.type.filter(value, name=label,
+                                                allow_downcast=self.allow_input_downcast))
         return out
 
     def _label(self):
@@ -194,12 +215,23 @@ class Function:
     def __call__(self, *args, **kwargs):
         values = list(args) if self.trust_input and not kwargs else self._parse_args(args, kwargs)
         containers = [v.container for v in self.shared]
-        results = self._thunk(values + [c.value for c in containers])
-        # every output and update was computed: only now may shared values change
-        outs = results[:self.n_outputs]
+        shared_values = [c.value for c in containers]
+        results = self._thunk(values + shared_values)
+        # Outputs and new shared values may be views of the arguments, of shared storage
+        # (x.T, s[1:]), of constants or of each other: copy those, so that what a call
+        # hands out or stores is its own.  An update may reuse its own variable's storage
+        # (an in-place update).
+        taken = {_memory_owner(v) for v in values if isinstance(v, np.ndarray)}
+        taken.update(_memory_owner(v) for v in shared_values)
+        outs = [_own(o, taken) for o in results[:self.n_outputs]]
+        news = []
         for slot, value in zip(self._update_slots, results[self.n_outputs:]):
+            own = _memory_owner(shared_values[slot])
+            news.append(value if _memory_owner(value) == own and _writeable(value)
+                        else _own(value, taken))
+        # every output and update was computed: only now may shared values change
+        for slot, value in zip(self._update_slots, news):
             containers[slot].value = value
-        outs = [np.array(o, copy=True) if copy else o for o, copy in zip(outs, self._copy_output)]
         if self.single_output:
             return outs[0]
         return outs
@@ -224,6 +256,8 @@ class Function:
         spec.update(outputs=outs, updates=updates, name=name or spec["name"])
         if delete_updates:
             spec["no_default_updates"] = True
+            # inputs that only fed the deleted updates are legitimately unused now
+            spec["on_unused_input"] = "ignore"
         return Function(**spec, trust_input=self.trust_input)
 
     def __repr__(self):

@@ -29,7 +29,8 @@ def _plural(maker):
     def make(*names, dtype=None):
         if len(names) == 1 and isinstance(names[0], int):
             names = [None] * names[0]
-        return [maker(n, dtype=dtype) for n in names]
+        # dtype=None must not override a prefixed maker's own dtype (T.iscalars)
+        return [maker(n) if dtype is None else maker(n, dtype=dtype) for n in names]
     return make
 
 
@@ -181,19 +182,29 @@ def shape_i(x, i):
 def _shape_scalars(shape):
     if isinstance(shape, Variable):
         if shape.ndim == 0:
-            return [shape]
+            return [_shape_entry(shape)]
         if shape.ndim == 1 and isinstance(shape, Constant):
-            return [constant(int(s), dtype="int64") for s in shape.data]
+            return [_shape_entry(s) for s in shape.data]
         if shape.owner is not None and isinstance(shape.owner.op, MakeVector):
             return list(shape.owner.inputs)
         if shape.owner is not None and isinstance(shape.owner.op, Shape):
             x = shape.owner.inputs[0]
             return [ShapeI(i)(x) for i in range(x.ndim)]
         raise TypeError("a shape must be a tuple of integers or scalars, or a known shape vector")
-    if isinstance(shape, (int, np.integer)):
+    if np.ndim(shape) == 0:
         shape = (shape,)
-    return [cast(as_tensor_variable(s), "int64") if isinstance(s, Variable) else constant(int(s), dtype="int64")
-            for s in shape]
+    return [_shape_entry(s) for s in shape]
+
+
+def _shape_entry(s):
+    """One size as an int64 scalar; a float size is an error, not a silent truncation."""
+    if isinstance(s, Variable):
+        if s.ndim != 0 or not s.dtype.startswith(("int", "uint")):
+            raise TypeError(f"a size must be an integer scalar, got {s.type}")
+        return cast(s, "int64")
+    if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
+        raise TypeError(f"a size must be an integer, got {s!r}")
+    return constant(int(s), dtype="int64")
 
 
 def make_shape(shape):
@@ -305,6 +316,9 @@ def stack(tensors, axis=0):
             len({t.dtype for t in tensors}) == 1:
         return MakeVector(tensors[0].dtype)(*tensors)
     ndim = tensors[0].ndim
+    if builtins.any(t.ndim != ndim for t in tensors):
+        raise ValueError(f"stack: tensors must have the same number of dimensions, got "
+                         f"{[t.ndim for t in tensors]}")
     axis = axis % (ndim + 1)
     expanded = [dimshuffle(t, *(list(range(axis)) + ["x"] + list(range(axis, ndim)))) for t in tensors]
     return concatenate(expanded, axis=axis) if len(expanded) > 1 else expanded[0]
@@ -429,7 +443,13 @@ def subtensor(x, index):
 def _index_var(v):
     if isinstance(v, Variable):
         return v
-    return constant(v, dtype="int64") if not (np.asarray(v).dtype == bool) else constant(v)
+    kind = np.asarray(v).dtype.kind
+    if kind == "b":
+        return constant(v)
+    if kind not in "iu":  # as NumPy: 1.5 is not an index (no silent truncation)
+        raise IndexError(f"only integers, slices, None, '...' and integer or boolean arrays are "
+                         f"valid indices, got {v!r}")
+    return constant(v, dtype="int64")
 
 
 def _inc_or_set(x, y, set_instead_of_inc):
