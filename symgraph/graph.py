@@ -5,6 +5,7 @@ A Variable is the result of at most one Apply (its ``owner``); graph inputs and
 constants have no owner.  Every Apply records the user's line that built it, so
 errors can point there.
 """
+import functools
 import itertools
 import linecache
 import os
@@ -16,12 +17,18 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _counter = itertools.count()
 
 
+@functools.lru_cache(maxsize=None)
+def _is_user_file(filename):
+    # cached: every node built asks, and abspath is most of the cost
+    return not os.path.abspath(filename).startswith(_PACKAGE_DIR) and "importlib" not in filename
+
+
 def user_frame():
     """(filename, lineno, code) of the innermost caller outside symgraph."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR) and "importlib" not in filename:
+        if _is_user_file(filename):
             lineno = frame.f_lineno
             return filename, lineno, linecache.getline(filename, lineno).strip()
         frame = frame.f_back
@@ -202,7 +209,8 @@ class FunctionGraph:
                 self.clients.setdefault(inp, []).append((node, i))
         for i, out in enumerate(self.outputs):
             self.clients.setdefault(out, []).append(("output", i))
-        missing = [v for v in graph_inputs(self.outputs) if v not in set(self.inputs)]
+        given = set(self.inputs)
+        missing = [v for v in graph_inputs(self.outputs) if v not in given]
         if missing:
             raise ValueError(f"graph depends on inputs that were not given: {missing}")
 

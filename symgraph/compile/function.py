@@ -126,7 +126,8 @@ class Function:
         self.update_targets = [t for t, _ in update_pairs]
         all_outputs = outs + [v for _, v in update_pairs]
         needed = graph_inputs(all_outputs)
-        missing = [v for v in needed if v not in set(input_vars) and not isinstance(v, SharedVariable)]
+        given = set(input_vars)
+        missing = [v for v in needed if v not in given and not isinstance(v, SharedVariable)]
         if missing:
             names = ", ".join(repr(v) for v in missing)
             raise ValueError(f"function: the outputs depend on {names}, which is not among the "

@@ -21,10 +21,18 @@ def _broadcast_flags(inputs):
 
 
 @functools.lru_cache(maxsize=None)
-def _numpy_result_dtype(fn, dtypes):
-    # NumPy's own answer for these input dtypes: exactly its promotion rules
+def _numpy_float16(fn, dtypes):
     with np.errstate(all="ignore"):
-        return str(np.asarray(fn(*[np.ones((), d) for d in dtypes])).dtype)
+        return np.asarray(fn(*[np.ones((), d) for d in dtypes])).dtype == np.float16
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_result_dtype(fn, dtypes):
+    # NumPy's own answer for these input dtypes: exactly its promotion rules,
+    # except that float16 (NumPy's float for int8/int16 inputs) becomes float32
+    with np.errstate(all="ignore"):
+        dtype = str(np.asarray(fn(*[np.ones((), d) for d in dtypes])).dtype)
+    return "float32" if dtype == "float16" else dtype
 
 
 def describe(var):
@@ -38,6 +46,17 @@ def describe(var):
         return "an unnamed input"
 
 
+def _before_rank_padding(var, axis):
+    """The user's variable and axis behind the leading axes make_node adds to lower-rank inputs."""
+    node = var.owner
+    if node is not None and type(node.op).__name__ == "DimShuffle":
+        order, n_in = node.op.new_order, node.inputs[0].ndim
+        lead = len(order) - n_in
+        if lead > 0 and order == ("x",) * lead + tuple(range(n_in)) and axis >= lead:
+            return node.inputs[0], axis - lead
+    return var, axis
+
+
 def check_broadcast(op_name, inputs, shapes):
     """Raise a clear ValueError when runtime shapes break the broadcastable flags."""
     ndim = len(shapes[0]) if shapes else 0
@@ -48,11 +67,12 @@ def check_broadcast(op_name, inputs, shapes):
         # blame an input of length 1 that is not flagged: the usual mistake
         for var, s in zip(inputs, shapes):
             if s[axis] == 1 and not var.type.broadcastable[axis]:
+                var, own_axis = _before_rank_padding(var, axis)
                 flags = list(var.type.broadcastable)
-                flags[axis] = True
+                flags[own_axis] = True
                 raise ValueError(
-                    f"{op_name}: input {describe(var)} has length 1 on axis {axis} where the other "
-                    f"inputs have length {max(lengths)}, but its broadcastable flag for axis {axis} "
+                    f"{op_name}: input {describe(var)} has length 1 on axis {own_axis} where the other "
+                    f"inputs have length {max(lengths)}, but its broadcastable flag for axis {own_axis} "
                     f"is False. Declare it with broadcastable={tuple(flags)} to broadcast it.")
         raise ValueError(f"{op_name}: shapes {', '.join(str(tuple(s)) for s in shapes)} do not "
                          f"match on axis {axis}")
@@ -79,7 +99,13 @@ class Elemwise(Op):
         return self.apply(inputs, [TensorType(dtype, _broadcast_flags(inputs))])
 
     def perform(self, *values):
-        return type(self).fn(*values)
+        fn = type(self).fn
+        if any(np.asarray(v).dtype.itemsize <= 2 for v in values) and \
+                _numpy_float16(fn, tuple(str(np.asarray(v).dtype) for v in values)):
+            # there is no float16 type: compute small integers in float32 instead
+            values = [np.asarray(v, dtype="float32") if np.asarray(v).dtype.kind in "iub" else v
+                      for v in values]
+        return fn(*values)
 
     def validate(self, node, values):
         check_broadcast(str(self), node.inputs, [np.shape(v) for v in values])
@@ -123,6 +149,16 @@ def _T():
 class NAry(Elemwise):
     """Add and Mul take any number of inputs (canonical forms gather them)."""
     nin = None
+
+    # NumPy's add/multiply take two operands (a third would be the ``out``
+    # argument), so n inputs fold left pairwise: ((a + b) + c)
+    def output_dtype(self, dtypes):
+        return functools.reduce(lambda a, b: Elemwise.output_dtype(self, (a, b)), dtypes)
+
+    def perform(self, *values):
+        if len(values) == 1:
+            return np.array(values[0], copy=True)
+        return functools.reduce(lambda a, b: Elemwise.perform(self, a, b), values)
 
     def scalar_code(self, args):
         return "(" + f" {self.symbol} ".join(args) + ")"
@@ -174,7 +210,10 @@ IntDiv = elemwise("IntDiv", np.floor_divide, "({0} // {1})", _zero_grads, nin=2,
 Mod = elemwise("Mod", np.mod, "({0} % {1})",
                lambda x, y, o, g: [g, -g * _T().floor(x / y)], nin=2, symbol="%")
 Pow = elemwise("Pow", np.power, "({0} ** {1})",
-               lambda x, y, o, g: [g * y * x ** (y - 1), g * o * _T().log(x)], nin=2, symbol="**")
+               # d/dy at x == 0 is 0 (0 ** y is constant in y), not 0 * log(0) = nan
+               lambda x, y, o, g: [g * y * x ** (y - 1),
+                                   g * _T().switch(_T().eq(x, 0), 0, o * _T().log(x))],
+               nin=2, symbol="**")
 Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})",
                    lambda x, y, o, g: [g * _T().eq(o, x), g * _T().eq(o, y)], nin=2)
 Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})",

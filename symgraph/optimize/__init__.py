@@ -1,6 +1,51 @@
-"""Graph rewrites applied before compilation (see issue: optimize)."""
+"""Graph rewrites applied before compilation.
+
+    engine.py     bottom-up sweeps to a fixed point, with hash-consing (merge)
+    pattern.py    the rule language: Rule(mul(x, 1), x)
+    rules.py      the rule tables by pass
+    canonical.py  n-ary sums and products, dimshuffles, shapes
+    stabilize.py  log of softmax through views, gradients through scatters
+    fold.py       constant folding
+    sympy_pass.py SymPy simplification of elementwise clusters
+    fusion.py     elementwise trees into Fused nodes
+    passes.py     the pass list and the optimizer modes
+"""
+import contextlib
+import gc
+from collections import Counter
+
+from ..graph import FunctionGraph
+from .passes import PASSES, passes_for  # noqa: F401
 
 
-def optimize_fgraph(fgraph, optimizer="fast_run"):
-    """Rewrite ``fgraph`` according to ``optimizer`` and return it (no passes yet)."""
-    return fgraph
+@contextlib.contextmanager
+def _no_cycle_collection():
+    # nodes and variables point at each other, so every sweep's garbage is
+    # cyclic; the collector would walk the whole, growing heap again and again
+    # while sweeps build nodes, which makes big graphs superlinear
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def optimize_outputs(outputs, optimizer="fast_run", stats=None):
+    """The rewritten ``outputs``; ``stats`` (a Counter) collects how often each rule fired."""
+    stats = Counter() if stats is None else stats
+    outputs = list(outputs)
+    with _no_cycle_collection():
+        for p in passes_for(optimizer):
+            outputs = p.run(outputs, stats)
+    return outputs
+
+
+def optimize_fgraph(fgraph, optimizer="fast_run", stats=None):
+    """``fgraph`` rewritten according to ``optimizer`` (a new FunctionGraph)."""
+    with _no_cycle_collection():
+        outputs = optimize_outputs(fgraph.outputs, optimizer, stats)
+        if all(a is b for a, b in zip(outputs, fgraph.outputs)):
+            return fgraph
+        return FunctionGraph(fgraph.inputs, outputs)

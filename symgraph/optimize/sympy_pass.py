@@ -1,0 +1,253 @@
+"""SymPy as the algebra oracle for elementwise clusters the rules leave alone.
+
+A cluster (a tree of arithmetic, exp/log and sin/cos nodes of one float dtype,
+each used once, MIN_OPS to MAX_OPS nodes) becomes a SymPy expression over its
+inputs, which ``sympy.simplify`` (and ``sympy.factor``) may shorten:
+``(a+b)**2 - (a**2 + 2*a*b + b**2) -> 0``, ``a**2 + 2*a*b + b**2 -> (a+b)**2``.
+The shorter form replaces the cluster when it has at most half the operations:
+a gradient's sum of fractions brought over one common denominator is shorter
+to write but can overflow where the original did not, so small wins are not
+worth the risk.  Results are cached by the cluster's structure; each
+simplification is bounded in time (a timer signal: outside the main thread
+the pass does nothing) and so is the pass as a whole.
+``sg.config.sympy_simplify = False`` turns the pass off.
+
+SymPy works over the reals: like ``x/x -> 1``, a result may be finite where
+the original gave nan or inf (``sqrt(x)**2 -> x`` for x < 0).
+"""
+import signal
+import threading
+import time
+
+import numpy as np
+
+from ..config import config
+from ..ops import elemwise as ew
+from ..types import is_float
+from .engine import adapt
+from .fusion import find_groups, steps_and_leaves
+from .values import constant_array, scalar_constant
+
+MIN_OPS, MAX_OPS = 3, 40
+SECONDS_PER_CLUSTER = 0.5
+SECONDS_PER_PASS = 3.0
+
+_cache = {}   # cluster structure -> simplified SymPy expression, or None
+
+
+def _sympy_ops(sympy):
+    return {
+        ew.Add: lambda *a: sympy.Add(*a), ew.Mul: lambda *a: sympy.Mul(*a),
+        ew.Sub: lambda a, b: a - b, ew.TrueDiv: lambda a, b: a / b, ew.Neg: lambda a: -a,
+        ew.Pow: lambda a, b: a ** b, ew.Sqr: lambda a: a ** 2, ew.Sqrt: sympy.sqrt,
+        ew.Exp: sympy.exp, ew.Log: sympy.log, ew.Sin: sympy.sin, ew.Cos: sympy.cos,
+    }
+
+
+CONVERTIBLE = (ew.Add, ew.Mul, ew.Sub, ew.TrueDiv, ew.Neg, ew.Pow, ew.Sqr, ew.Sqrt,
+               ew.Exp, ew.Log, ew.Sin, ew.Cos)
+
+
+def _member(node):
+    return type(node.op) in CONVERTIBLE and is_float(node.outputs[0].dtype)
+
+
+class _Timeout(Exception):
+    pass
+
+
+_NOT_RUN = object()   # could not bound the time: not tried, not cached
+
+
+def _time_limited(seconds, fn):
+    """fn(), None when it takes longer than ``seconds``, or _NOT_RUN when that
+    cannot be bounded (outside the main thread).  A timer someone else set
+    (pytest-timeout, ...) is put back afterwards with its remaining time."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return _NOT_RUN
+    state = {"armed": True}
+
+    def on_alarm(signum, frame):
+        if state["armed"]:
+            raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    start = time.monotonic()
+    outer, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        if 0 < outer <= seconds:
+            return _NOT_RUN   # the outer deadline comes first: leave it to fire as set
+        return fn()
+    except _Timeout:
+        return None
+    finally:
+        state["armed"] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer > 0:
+            left = outer - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), outer_interval)
+
+
+def _leaf_key(v, dtype):
+    data = constant_array(v)
+    if data is not None and data.size and np.all(data == data.flat[0]) and all(v.broadcastable):
+        return ("c", data.flat[0].item())
+    return ("v", v.dtype == dtype)
+
+
+def _simplify(sympy, steps, leaf_keys):
+    """The simplified expression of the cluster, or None when it is not worth it."""
+    symbols = [sympy.Symbol(f"v{k}", real=True) if kind == "v" else
+               sympy.Integer(int(value)) if float(value).is_integer() else sympy.Float(value)
+               for k, (kind, value) in enumerate(leaf_keys)]
+    uses = [0] * len(leaf_keys)
+    for _, refs in steps:
+        for r in refs:
+            if r < len(uses):
+                uses[r] += 1
+    transcendental = sum(isinstance(op, (ew.Exp, ew.Log, ew.Sin, ew.Cos)) for op, _ in steps)
+    if not any(n > 1 for n, (kind, _) in zip(uses, leaf_keys) if kind == "v") and transcendental < 2:
+        return None   # every input used once, at most one function: little for SymPy to find
+    table = _sympy_ops(sympy)
+    values = list(symbols)
+    for op, refs in steps:
+        values.append(table[type(op)](*[values[r] for r in refs]))
+    original = values[-1]
+    budget = sum(max(1, len(refs) - 1) for _, refs in steps) / 2
+    best, best_cost = None, budget
+    for candidate_of in (sympy.simplify, sympy.factor):
+        candidate = candidate_of(original)
+        if candidate.has(sympy.I, sympy.zoo, sympy.nan, sympy.oo):
+            continue
+        cost = _cost(sympy, candidate)
+        if cost <= best_cost:
+            best, best_cost = candidate, cost
+    return best
+
+
+def _cost(sympy, e):
+    """About the number of scalar operations ``to_graph`` builds for ``e``."""
+    if e.is_Atom:
+        return 0
+    inner = sum(_cost(sympy, a) for a in e.args)
+    if e.is_Add or e.is_Mul:
+        return inner + len(e.args) - 1
+    if e.is_Pow and e.exp.is_Integer and abs(int(e.exp)) > 2:
+        n = abs(int(e.exp))
+        return inner + n.bit_length() + bin(n).count("1") - 2
+    return inner + 1
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def to_graph(sympy, expr, leaves, like):
+    """A graph for ``expr`` whose symbols v0, v1, ... are ``leaves``; numbers get
+    ``like``'s dtype."""
+    from ..tensor import basic as T
+
+    def build(e):
+        if e.is_Symbol:
+            return leaves[int(e.name[1:])]
+        if e.is_Number:
+            if not e.is_real or not e.is_finite:
+                raise _Unsupported(e)
+            return scalar_constant(float(e), like)
+        if e.is_Add:
+            pos, neg = [], []
+            for term in e.args:
+                if term.could_extract_minus_sign():
+                    neg.append(build(-term))
+                else:
+                    pos.append(build(term))
+            total = _nary(ew.Add, pos)
+            if not neg:
+                return total
+            minus = _nary(ew.Add, neg)
+            return ew.Neg()(minus) if total is None else ew.Sub()(total, minus)
+        if e.is_Mul:
+            num, den = [], []
+            for f in e.args:
+                if f.is_Pow and f.exp.is_Number and f.exp < 0:
+                    den.append(build(f.base ** -f.exp))
+                else:
+                    num.append(build(f))
+            top = _nary(ew.Mul, num) if num else scalar_constant(1, like)
+            return top if not den else ew.TrueDiv()(top, _nary(ew.Mul, den))
+        if e.is_Pow:
+            base, power = build(e.base), e.exp
+            if power == 2:
+                return ew.Sqr()(base)
+            if power == sympy.Rational(1, 2):
+                return ew.Sqrt()(base)
+            if power.is_Number and power < 0:
+                return ew.TrueDiv()(scalar_constant(1, like), build(e.base ** -power))
+            return ew.Pow()(base, build(power))
+        funcs = {sympy.exp: ew.Exp, sympy.log: ew.Log, sympy.sin: ew.Sin, sympy.cos: ew.Cos}
+        if e.func in funcs and len(e.args) == 1:
+            return funcs[e.func]()(build(e.args[0]))
+        raise _Unsupported(e)
+
+    return T.as_tensor_variable(build(expr))
+
+
+def _nary(op_class, args):
+    return None if not args else args[0] if len(args) == 1 else op_class()(*args)
+
+
+class SympyPass:
+    name = "sympy"
+
+    def __init__(self, rewrite_pass):
+        self.rewrite_pass = rewrite_pass    # builds the new graph, canonicalizing replacements
+
+    def run(self, outputs, stats=None):
+        if not config.sympy_simplify:
+            return outputs
+        try:
+            import sympy
+        except ImportError:
+            return outputs
+        start = time.perf_counter()
+        replacements = {}
+        for root, members in find_groups(outputs, _member, copyable=lambda node: False).items():
+            if time.perf_counter() - start > SECONDS_PER_PASS:
+                break
+            dtype = root.outputs[0].dtype
+            if not MIN_OPS <= len(members) <= MAX_OPS or any(m.outputs[0].dtype != dtype for m in members):
+                continue
+            steps, leaves = steps_and_leaves(members)
+            keys = tuple(_leaf_key(v, dtype) for v in leaves)
+            if any(k == ("v", False) for k in keys):
+                continue   # an input of another dtype: a new order could convert it elsewhere
+            key = (steps, keys, dtype)
+            if key not in _cache:
+                result = _time_limited(SECONDS_PER_CLUSTER, lambda: _simplify(sympy, steps, keys))
+                if result is _NOT_RUN:
+                    continue
+                _cache[key] = result
+            if _cache[key] is not None:
+                replacements[root] = (_cache[key], leaves)
+        if not replacements:
+            return outputs
+
+        def hook(node, rewriter):
+            plan = replacements.get(node)
+            if plan is None:
+                return None
+            expr, leaves = plan
+            new_leaves = [rewriter.mapped(v) for v in leaves]
+            old = node.outputs[0]
+            try:
+                new = to_graph(sympy, expr, new_leaves, old)
+            except _Unsupported:
+                return None
+            new = adapt(new, old, [v for v in new_leaves if v.ndim == old.ndim])
+            if new is not None and stats is not None:
+                stats["sympy"] += 1
+            return new
+
+        return self.rewrite_pass.run(outputs, stats, hook=hook)
+
