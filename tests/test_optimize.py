@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+import scipy.special
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -94,7 +95,8 @@ ROWS = [
     Row("log(softmax(x)) -> logsoftmax(x)", lambda: T.log(T.nnet.softmax(x)), "log_softmax(x)"),
     Row("log_of_softmax_view", lambda: T.log(T.nnet.softmax(x).T[0]), "log_softmax(x).T[0]"),
     Row("log(sigmoid(x)) -> neg(softplus(neg(x)))", lambda: T.log(T.nnet.sigmoid(x)), "-softplus(-x)"),
-    Row("log(sub(1, sigmoid(x))) -> neg(softplus(x))", lambda: T.log(1 - T.nnet.sigmoid(x)), "-softplus(x)"),
+    Row("sub(1, sigmoid(x)) -> sigmoid(neg(x))", lambda: 1 - T.nnet.sigmoid(x), "sigmoid(-x)"),
+    Row("sub(1, sigmoid(x)) -> sigmoid(neg(x))", lambda: T.log(1 - T.nnet.sigmoid(x)), "-softplus(x)"),
     Row("log1p(neg(sigmoid(x))) -> neg(softplus(x))", lambda: T.log1p(-T.nnet.sigmoid(x)), "-softplus(x)"),
     Row("log(add(1, x)) -> log1p(x)", lambda: T.log(1 + x), "log1p(x)", domains={"x": POSITIVE}),
     Row("sub(exp(x), 1) -> expm1(x)", lambda: T.exp(x) - 1, "expm1(x)"),
@@ -104,6 +106,20 @@ ROWS = [
     Row("push_into_scatter", lambda: x * T.inc_subtensor(T.zeros_like(x)[idx], v[idx]),
         "inc_subtensor(second(x, [[0.0]])[idx], (v[idx] * x[idx]))"),
     Row("distribute_to_absorb", lambda: x * (v / x - y), "(v - (x * y))", domains={"x": POSITIVE}),
+    Row("truediv(1, add(1, exp(x))) -> sigmoid(neg(x))", lambda: 1 / (1 + T.exp(x)), "sigmoid(-x)"),
+    Row("truediv(1, add(1, exp(x))) -> sigmoid(neg(x))", lambda: 1 / (1 + T.exp(-x)), "sigmoid(x)"),
+    Row("simplify_sigmoid_product", lambda: T.exp(-x) / ((1 + T.exp(-x)) * (1 + T.exp(-x))),
+        "(sigmoid(x) * sigmoid(-x))"),
+    Row("simplify_sigmoid_product", lambda: T.exp(-x) / (1 + T.exp(-x)) ** 2, "(sigmoid(x) * sigmoid(-x))"),
+    Row("simplify_sigmoid_product", lambda: T.exp(x) * T.nnet.sigmoid(-x), "sigmoid(x)"),
+    Row("simplify_sigmoid_product", lambda: y * T.exp(x) / (1 + T.exp(x)), "(y * sigmoid(x))"),
+    Row("simplify_sigmoid_product", lambda: T.nnet.sigmoid(x - y) * T.exp(y - x), "sigmoid(y - x)"),
+    Row("distribute_over_sigmoids", lambda: (v * (1 + T.exp(-x)) - y) * T.nnet.sigmoid(x),
+        "(v - (sigmoid(x) * y))"),
+    Row("combine_complements", lambda: y - y * T.nnet.sigmoid(x), "(y * sigmoid(-x))"),
+    Row("combine_complements", lambda: y * T.nnet.sigmoid(x) + y * T.nnet.sigmoid(-x), "y"),
+    Row("combine_complements", lambda: 2 * y * T.nnet.sigmoid(x) - 2 * y, "([[-2.0]] * y * sigmoid(-x))"),
+    Row("combine_complements", lambda: r * T.nnet.sigmoid(x) + r * T.nnet.sigmoid(-x), "second(x, r)"),
     # specialize
     Row("pow(x, 2) -> sqr(x)", lambda: x ** 2, "sqr(x)"),
     Row("pow(x, 0.5) -> sqrt(x)", lambda: x ** 0.5, "sqrt(x)", domains={"x": POSITIVE}),
@@ -247,6 +263,39 @@ def test_log_sigmoid_of_minus_1000(as_constant):
                           T.log(1 - T.nnet.sigmoid(-arg))], mode="python", on_unused_input="ignore")
     value, grad, other = f(-1000.0)
     assert value == -1000.0 and grad == 1.0 and other == -1000.0
+
+
+LOGISTICS = {
+    "hand-written": lambda z: 1 / (1 + T.exp(-z)),
+    "exp ratio": lambda z: T.exp(z) / (1 + T.exp(z)),
+    "sigmoid": lambda z: T.nnet.sigmoid(z),
+}
+LOGISTIC_COSTS = {
+    "cross-entropy": lambda p, t: T.mean(-t * T.log(p) - (1 - t) * T.log(1 - p)),
+    "squared error": lambda p, t: T.mean((p - t) ** 2),
+}
+
+
+@pytest.mark.parametrize("cost_name", list(LOGISTIC_COSTS))
+@pytest.mark.parametrize("model", list(LOGISTICS))
+def test_logistic_of_large_arguments_is_exact_and_so_is_its_gradient(model, cost_name):
+    # the Theano tutorial's logistic regression: p rounds to 1.0 for z >= 37, so
+    # log(1 - p) = -inf and the raw gradient is nan; the rewritten one has no exp left
+    z, t = T.dvector("z"), T.dvector("t")
+    cost = LOGISTIC_COSTS[cost_name](LOGISTICS[model](z), t)
+    grad = T.grad(cost, z)
+    assert count_ops(sg.optimize([cost, grad]), ew.Exp) == 0
+    f = sg.function([z, t], [cost, grad], mode="python")
+    zv = np.array([-800.0, -100.0, -30.0, -1.0, 0.0, 2.0, 40.0, 100.0, 800.0])
+    tv = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    p, q = scipy.special.expit(zv), scipy.special.expit(-zv)      # q = 1 - p, exactly
+    if cost_name == "cross-entropy":
+        want = np.mean(tv * np.logaddexp(0, -zv) + (1 - tv) * np.logaddexp(0, zv)), \
+            ((1 - tv) * p - tv * q) / zv.size
+    else:
+        want = np.mean((p - tv) ** 2), 2 * (p - tv) * p * q / zv.size
+    for got, expected in zip(f(zv, tv), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
 
 
 def _nll_models():

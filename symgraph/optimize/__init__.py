@@ -5,6 +5,7 @@
     rules.py      the rule tables by pass
     canonical.py  n-ary sums and products, dimshuffles, shapes
     stabilize.py  log of softmax through views, gradients through scatters
+    sigmoid.py    sigmoids and exponentials in products and sums (logistic gradients)
     fold.py       constant folding
     sympy_pass.py SymPy simplification of elementwise clusters
     fusion.py     elementwise trees into Fused nodes

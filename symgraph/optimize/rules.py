@@ -14,7 +14,7 @@ from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import Argmax, Reduce
 from ..ops.shape import DimShuffle, Rebroadcast, ShapeI
 from ..types import is_float
-from . import canonical, stabilize
+from . import canonical, sigmoid as sigmoids, stabilize
 from .fold import fold
 from .pattern import FnRule, Rule, Var, keeps_dtype, op
 from .values import scalar_constant, scalar_value
@@ -83,8 +83,9 @@ CANONICAL = [
 STABILIZE = [
     Rule(log(softmax(x)), log_softmax(x)),               # log(softmax(x)) -> log_softmax(x)
     FnRule(ew.Log, stabilize.log_of_softmax_view),       # log(softmax(z).T[y, i]) -> log_softmax(z).T[y, i]
+    Rule(true_div(1, add(1, exp(x))), sigmoid(neg(x)), where=_floats),  # 1/(1 + exp(x)) -> sigmoid(-x)
+    Rule(sub(1, sigmoid(x)), sigmoid(neg(x)), where=_floats),  # 1 - sigmoid(x) -> sigmoid(-x)
     Rule(log(sigmoid(x)), neg(softplus(neg(x)))),        # log(sigmoid(x)) -> -softplus(-x)
-    Rule(log(sub(1, sigmoid(x))), neg(softplus(x))),     # log(1 - sigmoid(x)) -> -softplus(x)
     Rule(log1p(neg(sigmoid(x))), neg(softplus(x))),      # log1p(-sigmoid(x)) -> -softplus(x)
     Rule(log(add(1, x)), log1p(x)),                      # log(1 + x) -> log1p(x)
     Rule(sub(exp(x), 1), expm1(x)),                      # exp(x) - 1 -> expm1(x)
@@ -92,6 +93,12 @@ STABILIZE = [
     FnRule(Softmax, stabilize.softmax_from_log_softmax, asks_graph=True),  # softmax -> exp(log_softmax)
     FnRule(ew.Mul, stabilize.push_into_scatter),         # a * inc(0, v, i) -> inc(0, v * a[i], i)
     FnRule(ew.Mul, stabilize.distribute_to_absorb),      # a * (v/a - b) -> v - a*b
+    # exp(-z) / sqr(1 + exp(-z)) -> sigmoid(z) * sigmoid(-z)
+    FnRule((ew.Mul, ew.TrueDiv, ew.Neg), sigmoids.simplify_sigmoid_product),
+    # (v*(1 + exp(-x)) - y) * sigmoid(x) -> v - y*sigmoid(x)
+    FnRule((ew.Mul, ew.TrueDiv, ew.Neg), sigmoids.distribute_over_sigmoids),
+    # a - a*sigmoid(x) -> a*sigmoid(-x); a*sigmoid(x) + a*sigmoid(-x) -> a
+    FnRule((ew.Add, ew.Sub, ew.Neg), sigmoids.combine_complements),
 ]
 
 
