@@ -30,8 +30,14 @@ def main():
     t2 = time.perf_counter()
     run_once(build(data))
     t3 = time.perf_counter()
-    print(json.dumps({"startup_s": t0 - T_START, "import_s": t1 - t0,
-                      "build_compile_run_s": t3 - t2}))
+    result = {"numpy_import_s": t0 - T_START, "import_s": t1 - t0,
+              "build_compile_run_s": t3 - t2}
+    if hasattr(mod, "cache_stats"):
+        try:
+            result["cache"] = mod.cache_stats()
+        except Exception as exc:              # noqa: BLE001 - informative only
+            result["cache"] = repr(exc)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -62,19 +62,27 @@ def time_batch(case, n):
 
 
 def calibrate(case, target_s):
-    """Number of calls that makes one timed batch last about target_s."""
+    """(calls per timed batch so that a batch lasts about target_s, seconds per call)."""
     n = 1
     while True:
         per_call = time_batch(case, n)
-        if per_call * n >= min(0.02, target_s / 4) or n >= 1 << 20:
+        if per_call * n >= 0.02 or n >= 1 << 20:
             break
         n *= 4
-    return max(1, int(target_s / max(per_call, 1e-9)))
+    if per_call * n < 0.2:
+        # Cheap to ask again: keep the fastest, so that one hiccup (another process
+        # taking the core) does not leave this case with tiny, noisy batches.
+        per_call = min(per_call, time_batch(case, n), time_batch(case, n))
+    return max(1, round(target_s / per_call)), per_call
 
 
 def measure(case, n, repeats):
-    """Median seconds per call over `repeats` batches of n calls, with the GC paused
-    so that a collection triggered by another peer's garbage is not billed here."""
+    """Median seconds per call over `repeats` batches of n calls.
+
+    An untimed warm-up batch comes first: the peer timed just before may have left
+    its threads spinning and the allocator's freed memory unmapped. The GC is paused
+    so that a collection of another peer's garbage is not billed here."""
+    time_batch(case, max(1, n // 10))
     gc.collect()
     gc.disable()
     try:
@@ -83,16 +91,45 @@ def measure(case, n, repeats):
         gc.enable()
 
 
+class CpuWatch:
+    """How much of the machine other processes used while we ran (Linux only).
+    Timings taken while this is high are suspect: the machine is shared."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        import os
+        import resource
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except OSError:
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (sum(fields[:3]) + sum(fields[5:8])) / hz   # user nice system irq softirq steal
+        own = sum(getattr(resource.getrusage(who), k)
+                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                  for k in ("ru_utime", "ru_stime"))
+        return time.monotonic(), busy, own
+
+    def other_share(self):
+        import os
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        wall = end[0] - self.start[0]
+        other = (end[1] - self.start[1]) - (end[2] - self.start[2])
+        return max(0.0, other / (wall * os.cpu_count()))
+
+
 UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6}
 
 
 def fmt_time(seconds, unit):
     v = seconds / UNITS[unit]
-    if v >= 100:
-        return f"{v:.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
+    return f"{v:.0f}" if v >= 100 else f"{v:#.3g}"
 
 
 def fmt_ratio(sg_seconds, peer_seconds):

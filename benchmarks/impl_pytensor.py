@@ -1,9 +1,22 @@
 """PyTensor, from the same Theano-style graphs as symgraph. Two modes: 'NUMBA'
 (its Numba linker) and 'FAST_RUN' (the C/cvm linker, PyTensor's default here)."""
-import pytensor
-import pytensor.tensor as pt
+import ctypes.util
+import os
 
-import theano_style
+# PyTensor's C mode calls BLAS only when told how to link one (blas__ldflags); without
+# it its Gemm runs plain C loops, 10x slower on W3. Link the system OpenBLAS
+# (apt-get install libopenblas-dev) when it is there and the user chose nothing.
+_flags = os.environ.get("PYTENSOR_FLAGS", "")
+if "blas__ldflags" not in _flags and ctypes.util.find_library("openblas"):
+    os.environ["PYTENSOR_FLAGS"] = ",".join(
+        filter(None, [_flags, "blas__ldflags=-lopenblas"]))
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+
+import theano_style  # noqa: E402
+
+NOTE = f"pytensor: blas__ldflags={pytensor.config.blas__ldflags!r}"
 
 MODES = {"numba": "NUMBA", "c": "FAST_RUN"}
 

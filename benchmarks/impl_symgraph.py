@@ -21,3 +21,10 @@ def workloads(mode="numba"):
 
 def set_compiledir(path):
     sg.config.compiledir = path
+
+
+def cache_stats():
+    """Programs compiled / loaded from disk / reused in this process (W5 checks that a
+    warm start really loads)."""
+    from symgraph.compile import cache
+    return dict(cache.stats)

@@ -29,8 +29,19 @@ from typing import Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(1, str(HERE.parent))          # symgraph from the checkout
 
-from common import (Case, calibrate, compare, fmt_ratio, fmt_time,  # noqa: E402
-                    markdown_table, measure, run_once, short_error, to_numpy)
+# Thread counts must be in the environment before NumPy (and its BLAS) loads, so
+# --threads is read here, ahead of the imports below; argparse checks it later.
+if "--threads" in sys.argv[:-1]:
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):
+        os.environ[_var] = _threads
+    if _threads == "1":
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + " --xla_cpu_multi_thread_eigen=false").strip()
+
+from common import (Case, CpuWatch, calibrate, compare, fmt_ratio,  # noqa: E402
+                    fmt_time, markdown_table, measure, run_once, short_error, to_numpy)
 from workloads import FULL, QUICK, WORKLOADS, make_data  # noqa: E402
 
 # column name, module, variant passed to module.workloads() (symgraph's is --mode)
@@ -67,18 +78,22 @@ def log(*args):
 
 
 def load_peers(names, mode):
-    """{column: builders dict or error string}, plus notes for peers not installed."""
+    """{column: (module, variant, builders dict or error string)}, and notes on the
+    peers left out."""
     peers, notes = {}, []
     for column, module, variant in PEERS:
         if column not in names:
             continue
+        if column == "symgraph":
+            variant = mode
         try:
             mod = importlib.import_module(module)
-            peers[column] = (module, variant or (mode if column == "symgraph" else None),
-                             mod.workloads(mode if column == "symgraph" else variant))
+            peers[column] = (module, variant, mod.workloads(variant))
+            if getattr(mod, "NOTE", None) and mod.NOTE not in notes:
+                notes.append(mod.NOTE)
         except Exception as exc:              # noqa: BLE001 - any failure just skips the peer
             if column == "symgraph":          # always shown: its cells carry the error
-                peers[column] = (module, mode, short_error(exc))
+                peers[column] = (module, variant, short_error(exc))
             else:
                 notes.append(f"{column}: skipped, {short_error(exc, 100)}")
     return peers, notes
@@ -104,18 +119,19 @@ def build_cells(name, sizes, peers, target_s):
             out = run_once(case)
             cell.setup_s = time.perf_counter() - start
             cell.mismatch = compare(reference, [out] + list(case.params()))
-            cell.calls = calibrate(case, target_s)
-            per_call = cell.setup_s if cell.calls == 1 else target_s / cell.calls
+            cell.calls, per_call = calibrate(case, target_s)
             cell.repeats = 1 if per_call > 0.2 else 3
             cell.case = case
         except Exception as exc:              # noqa: BLE001
             cell.error = short_error(exc)
-        log(f"  {name} {column}: " + (cell.error or f"ready, setup {cell.setup_s:.2f}s"
-                                          + (f", MISMATCH {cell.mismatch}" if cell.mismatch else "")))
+        status = cell.error or f"ready, setup {cell.setup_s:.2f}s"
+        if cell.mismatch:
+            status += f", MISMATCH {cell.mismatch}"
+        log(f"  {name} {column}: {status}")
     return cells
 
 
-def time_round(name, cells, order):
+def time_round(cells, order):
     for column in order:
         cell = cells.get(column)
         if cell is None or cell.case is None or cell.error:
@@ -127,13 +143,18 @@ def time_round(name, cells, order):
         time.sleep(0.05)                      # let the previous peer's worker threads go idle
 
 
+class ChildFailed(Exception):
+    pass
+
+
 def cold_start(module, variant, cache_dir):
     """Wall seconds of one fresh process that builds, compiles and runs W4 once."""
     env = dict(os.environ, SG_BENCH_CACHE_DIR=cache_dir, SG_BENCH_NUMBA_CACHE="1",
                NUMBA_CACHE_DIR=os.path.join(cache_dir, "numba"))
     compiledir = os.path.join(cache_dir, "compiledir")
-    for var in ("PYTENSOR_FLAGS", "SYMGRAPH_FLAGS"):
-        env[var] = ",".join(filter(None, [os.environ.get(var), f"compiledir={compiledir}"]))
+    # PyTensor keeps its Numba cache under base_compiledir, not compiledir.
+    for var, flag in (("PYTENSOR_FLAGS", "base_compiledir"), ("SYMGRAPH_FLAGS", "compiledir")):
+        env[var] = ",".join(filter(None, [os.environ.get(var), f"{flag}={compiledir}"]))
     if module == "impl_symgraph":
         env["SYMGRAPH_FLAGS"] += f",mode={variant}"
     start = time.perf_counter()
@@ -142,7 +163,7 @@ def cold_start(module, variant, cache_dir):
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        raise RuntimeError(lines[-1] if lines else f"exit code {proc.returncode}")
+        raise ChildFailed(lines[-1] if lines else f"exit code {proc.returncode}")
     return wall, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -173,8 +194,10 @@ def w5_round(cells, peers, order):
                     cell.detail.append(detail)
                     log(f"  W5 {kind} {column}: {wall:.2f}s {detail}")
                 except Exception as exc:      # noqa: BLE001
-                    cell.error = short_error(exc)
+                    cell.error = str(exc)[:60] if isinstance(exc, ChildFailed) else short_error(exc)
                     log(f"  W5 {kind} {column}: {cell.error}")
+                    if kind == "cold":
+                        cells[("warm", column)].error = "cold start failed"
                     break
         finally:
             shutil.rmtree(cache_dir, ignore_errors=True)
@@ -199,13 +222,22 @@ def report(rows, columns, notes, meta):
     mismatches = []
     for label, unit, cells in rows:
         sg_cell = cells.get("symgraph")
-        table.append([label, unit] + [cell_text(cells.get(c), unit, sg_cell) for c in columns])
+        table.append([label, unit] + [
+            cell_text(cells.get(c), unit, None if c == "symgraph" else sg_cell) for c in columns])
         mismatches += [f"{label} {c}: {cells[c].mismatch}" for c in columns
                        if c in cells and cells[c].mismatch]
     print(f"# symgraph benchmarks ({meta['when']})\n")
     print(", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     print(f"{meta['machine']}; symgraph mode={meta['mode']}; rounds={meta['rounds']}"
-          f"{'; QUICK sizes' if meta['quick'] else ''}\n")
+          f"{'; threads=%d' % meta['threads'] if meta['threads'] else ''}"
+          f"{'; QUICK sizes' if meta['quick'] else ''}")
+    if meta["other_cpu_share"] is not None:
+        print(f"Other processes used {100 * meta['other_cpu_share']:.0f}% of the CPUs during "
+              "the run (above a few %, expect noisy timings).")
+        if meta["other_cpu_share"] > 0.15 and not meta["threads"]:
+            print("Multithreaded BLAS stalls when a neighbour holds a core: BLAS-bound cells "
+                  "may be 10-100x off. Rerun with --threads 1 to compare.")
+    print()
     print(markdown_table(header, table))
     print("\nMedian over rounds. [r x] = symgraph time / peer time (above 1: symgraph slower). "
           "'!' = result differs from NumPy by hand (see below); n/a = peer has no such variant.")
@@ -226,12 +258,13 @@ def w5_detail(cells, columns):
             if cell is None or not cell.detail:
                 row.append("n/a" if cell is None else ("error" if cell.error else "-"))
                 continue
-            med = {k: statistics.median(d[k] for d in cell.detail) for k in cell.detail[0]}
-            row.append(f"{med['startup_s']:.2f} + {med['import_s']:.2f} + "
+            med = {k: statistics.median(d[k] for d in cell.detail)
+                   for k in ("numpy_import_s", "import_s", "build_compile_run_s")}
+            row.append(f"{med['numpy_import_s']:.2f} + {med['import_s']:.2f} + "
                        f"{med['build_compile_run_s']:.2f}")
         rows.append(row)
-    print("\nW5 inside the child process (median s): interpreter start + import + "
-          "build/compile/run once; the rest of the wall time is process start and exit.\n")
+    print("\nW5 inside the child process (median s): numpy import + peer import + "
+          "build/compile/run once; the rest of the wall time is interpreter start and exit.\n")
     print(markdown_table(["", *columns], rows))
 
 
@@ -257,6 +290,9 @@ def main(argv=None):
                     help="comma-separated subset of " + ", ".join(p[0] for p in PEERS))
     ap.add_argument("--target-time", type=float, default=None,
                     help="seconds per timed batch (default 0.3, quick 0.05)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="thread count for BLAS, OpenMP, Numba, XLA and torch "
+                         "(default: each library's own)")
     ap.add_argument("--json", help="also write the raw per-round times here")
     args = ap.parse_args(argv)
 
@@ -266,7 +302,11 @@ def main(argv=None):
         ap.error(f"unknown workloads {unknown}")
     sizes = QUICK if args.quick else FULL
     target_s = args.target_time or (0.05 if args.quick else 0.3)
+    watch = CpuWatch()
     peers, notes = load_peers(set(args.peers.split(",")), args.mode)
+    if args.threads and "torch" in peers:
+        import torch
+        torch.set_num_threads(args.threads)
     columns = [c for c, _, _ in PEERS if c in peers]
 
     timed = {}
@@ -280,15 +320,17 @@ def main(argv=None):
         order = columns[r % len(columns):] + columns[:r % len(columns)]
         log(f"round {r + 1}/{args.rounds}")
         for name, cells in timed.items():
-            time_round(name, cells, order)
+            time_round(cells, order)
         if cold:
             w5_round(cold, peers, order)
 
     rows = [(name, WORKLOADS[name][0], cells) for name, cells in timed.items()]
     for kind in ("cold", "warm") if cold else ():
         rows.append((f"W5 {kind}", "s", {c: cell for (k, c), cell in cold.items() if k == kind}))
+    other = watch.other_share()
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"), "versions": versions(), "mode": args.mode,
-            "rounds": args.rounds, "quick": args.quick,
+            "rounds": args.rounds, "quick": args.quick, "threads": args.threads,
+            "other_cpu_share": other,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
     report(rows, columns, notes, meta)
     if cold:
