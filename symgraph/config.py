@@ -21,7 +21,7 @@ class Config:
     def __init__(self):
         object.__setattr__(self, "_values", {
             "floatX": "float64",
-            "mode": "python",  # becomes "numba" when the Numba backend lands
+            "mode": "numba",
             "optimizer": "fast_run",
             "compiledir": _default_compiledir(),
             # the SymPy pass may be switched off; it is bounded in size and time anyway

@@ -158,6 +158,15 @@ class Function:
         self._thunk = _backend(mode)(self.graph)
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
+        self._containers = [v.container for v in self.shared]
+        # a backend whose results are always fresh arrays (an in-place update
+        # returning its own buffer) needs no aliasing checks after a call
+        self._owns_results = getattr(self._thunk, "owns_results", False)
+        # the common call, arrays of exactly the right types, is checked in a few
+        # comparisons (flagged axes must still have length 1)
+        self._exact = [(np.dtype(i.variable.dtype), i.variable.ndim,
+                        tuple(a for a, f in enumerate(i.variable.broadcastable) if f))
+                       for i in self.inputs]
 
     @staticmethod
     def _default_updates(outs, explicit, no_default_updates):
@@ -213,11 +222,30 @@ class Function:
     def _label(self):
         return f"function {self.name!r}" if self.name else "the function"
 
+    def _exact_types(self, args):
+        if len(args) != len(self._exact):
+            return False
+        for a, (dtype, ndim, flagged) in zip(args, self._exact):
+            if type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim:
+                return False
+            for axis in flagged:
+                if a.shape[axis] != 1:
+                    return False
+        return True
+
     def __call__(self, *args, **kwargs):
-        values = list(args) if self.trust_input and not kwargs else self._parse_args(args, kwargs)
-        containers = [v.container for v in self.shared]
+        if kwargs or not (self.trust_input or self._exact_types(args)):
+            values = self._parse_args(args, kwargs)
+        else:
+            values = list(args)
+        containers = self._containers
         shared_values = [c.value for c in containers]
         results = self._thunk(values + shared_values)
+        if self._owns_results:
+            # every output and update was computed: only now may shared values change
+            for slot, value in zip(self._update_slots, results[self.n_outputs:]):
+                containers[slot].value = value
+            return results[0] if self.single_output else results[:self.n_outputs]
         # Outputs and new shared values may be views of the arguments, of shared storage
         # (x.T, s[1:]), of constants or of each other: copy those, so that what a call
         # hands out or stores is its own.  An update may reuse its own variable's storage

@@ -12,9 +12,11 @@ from .elemwise import _numpy_result_dtype
 def normalize_axis(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(np.ravel(axis).tolist())
     out = []
     for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"axis must be an int or a sequence of ints, got {axis!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a {ndim}-d tensor")
         out.append(int(a) % max(ndim, 1))

@@ -1,0 +1,111 @@
+"""Which updates the program may write into the shared variable's own buffer.
+
+An update ``W <- f(W, ...)`` computed by one elementwise node E may overwrite
+W in place when nothing else can see the old W afterwards:
+  - E's result is used only as that update (no node, no other output);
+  - no output of the function is W or a view of W;
+  - no other input of E, and no other in-place node, reads W through a view.
+Such nodes run last, after every other node, and all their shape checks run
+before their first write, so a call that fails changes no shared value.
+
+A matrix product feeding only E (``W - lr * dot(e, x.T)``, the weight
+gradient) is folded into E's loop, so each weight is read and written once.
+``fgraph.update_pairs`` (set by Function) lists (output index, input index)
+for every update.
+"""
+from dataclasses import dataclass, field
+
+from ..graph import Constant
+from ..ops.blas import Dot
+from ..ops.elemwise import Elemwise
+from ..ops.indexing import Subtensor
+from ..ops.shape import DimShuffle, Rebroadcast, Reshape
+
+
+@dataclass
+class InplacePlan:
+    deferred: dict = field(default_factory=dict)   # node -> position in node.inputs it overwrites
+    absorbed: set = field(default_factory=set)     # Dot nodes computed inside their consumer
+    targets: list = field(default_factory=list)    # fgraph input positions written in place
+
+
+def roots(var, memo=None):
+    """The graph inputs whose buffer ``var`` may share (through views)."""
+    memo = {} if memo is None else memo
+    if var in memo:
+        return memo[var]
+    if var.owner is None:
+        found = frozenset() if isinstance(var, Constant) else frozenset([var])
+    else:
+        op = var.owner.op
+        is_view = isinstance(op, (DimShuffle, Rebroadcast, Reshape)) or \
+            (isinstance(op, Subtensor) and not op.advanced)
+        found = roots(var.owner.inputs[0], memo) if is_view else frozenset()
+    memo[var] = found
+    return found
+
+
+def _absorbable(fgraph, var, consumer):
+    node = var.owner
+    if node is None or not isinstance(node.op, Dot):
+        return False
+    a, b = node.inputs
+    return (a.ndim == 2 and b.ndim == 2 and var.dtype.startswith("float")
+            and fgraph.clients.get(var, []) == [(consumer, consumer.inputs.index(var))]
+            and consumer.inputs.count(var) == 1)
+
+
+def plan_inplace(fgraph, nodes):
+    pairs = getattr(fgraph, "update_pairs", None)
+    if not pairs:
+        return None
+    memo = {}
+    out_roots = {}
+    for k, out in enumerate(fgraph.outputs):
+        for r in roots(out, memo):
+            out_roots.setdefault(r, set()).add(k)
+    candidates = {}   # node -> (input position in node, graph input position)
+    for out_pos, in_pos in pairs:
+        target, value = fgraph.inputs[in_pos], fgraph.outputs[out_pos]
+        node = value.owner
+        if target.ndim == 0 or node is None or not isinstance(node.op, Elemwise):
+            continue
+        if value.type != target.type or target not in node.inputs:
+            continue
+        if fgraph.clients.get(value, []) != [("output", out_pos)]:
+            continue
+        if out_roots.get(target, set()) - {out_pos}:
+            continue   # the old value (or a view of it) is also an output
+        readers = [v for v in node.inputs if v is not target]
+        if any(target in roots(v, memo) for v in readers):
+            continue
+        candidates[node] = (node.inputs.index(target), target, in_pos)
+
+    def reads(node):
+        """Graph inputs a deferred node reads (through views, absorbed dots included)."""
+        found = set()
+        for v in node.inputs:
+            if _absorbable(fgraph, v, node):
+                for u in v.owner.inputs:
+                    found |= roots(u, memo)
+            else:
+                found |= roots(v, memo)
+        return found
+
+    changed = True
+    while changed:
+        changed = False
+        for node, (_, target, _) in list(candidates.items()):
+            if any(target in reads(other) for other in candidates if other is not node):
+                del candidates[node]
+                changed = True
+    plan = InplacePlan()
+    written = {target for _, target, _ in candidates.values()}
+    for node, (pos, target, in_pos) in candidates.items():
+        plan.deferred[node] = pos
+        plan.targets.append(in_pos)
+        for v in node.inputs:
+            if _absorbable(fgraph, v, node) and not any(
+                    roots(u, memo) & written for u in v.owner.inputs):
+                plan.absorbed.add(v.owner)
+    return plan

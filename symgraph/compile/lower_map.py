@@ -1,0 +1,70 @@
+"""MapRows (jacobian.py): the inner graph lowered once, inside a loop over the
+rows of the sequences, its results stacked along a new axis 0.  With no rows,
+the body runs once on a zero row to learn the shapes, as the reference does."""
+from ..graph import Constant, toposort
+from ..jacobian import MapRows
+from .codegen import Array, LoweringError, constant_ref, lowering_for, np_dtype, register
+
+
+@register(MapRows)
+def lower_map_rows(cg, node, refs):
+    op = node.op
+    k = op.n_sequences
+    n = cg.fresh("n")
+    cg.emit(f"{n} = {refs[0].dim(0)}")
+    for s in refs[1:k]:
+        cg.check(f"{s.dim(0)} != {n}", "ValueError", "the sequences have different lengths")
+    sources = []
+    for s in refs[:k]:
+        arr = cg.as_array(s)
+        src = cg.fresh("w")
+        rest = "".join(f"{arr.dim(d)}, " for d in range(1, arr.ndim))
+        cg.emit(f"{src} = {arr.name} if {n} > 0 else np.zeros((1, {rest}), {np_dtype(arr.dtype)})")
+        sources.append((src, arr))
+    outs = []
+    for var in node.outputs:
+        name = cg.fresh("mo")
+        cg.emit(f"{name} = np.empty(({'0, ' * var.ndim}), {np_dtype(var.dtype)})")
+        outs.append(Array(name, var.dtype, var.ndim, owned=True))
+    r = cg.fresh("r")
+    with cg.block(f"for {r} in range(max({n}, 1)):"):
+        for inner, (src, arr) in zip(op.inner_inputs[:k], sources):
+            if inner.ndim == 0:
+                cg.refs[inner] = cg.assign(f"{src}[{r}]", inner.dtype)
+            else:
+                row = cg.fresh("w")
+                cg.emit(f"{row} = {src}[{r}]")
+                cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root, buffer=arr.buffer,
+                                       layout="C" if arr.layout == "C" else "A")
+        for inner, ref in zip(op.inner_inputs[k:], refs[k:]):
+            cg.refs[inner] = ref
+        for inner_node in toposort(list(op.inner_outputs)):
+            for v in inner_node.inputs:
+                if v not in cg.refs and isinstance(v, Constant):
+                    cg.refs[v] = constant_ref(cg, v)
+            lowered = lowering_for(inner_node.op)
+            if lowered is None:
+                raise LoweringError(f"the Numba backend has no lowering for op(s) {inner_node.op} "
+                                    f"(inside map_rows)")
+            results = lowered(cg, inner_node, [cg.refs[v] for v in inner_node.inputs])
+            for v, ref in zip(inner_node.outputs, results):
+                cg.refs[v] = ref
+        for j, (inner, out) in enumerate(zip(op.inner_outputs, outs)):
+            value = cg.refs[inner] if not isinstance(inner, Constant) else constant_ref(cg, inner)
+            dims = [value.dim(d) for d in range(value.ndim)]
+            with cg.block(f"if {r} == 0:"):
+                cg.emit(f"{out.name} = np.empty(({n}, {''.join(d + ', ' for d in dims)}), "
+                        f"{np_dtype(out.dtype)})")
+            for d, length in enumerate(dims):
+                cg.check(f"{length} != {out.name}.shape[{d + 1}]", "ValueError",
+                         f"output {j} has different shapes on different rows")
+            with cg.block(f"if {r} < {n}:"):
+                if value.ndim == 0:
+                    cg.emit(f"{out.name}[{r}] = {value.at([])}")
+                else:
+                    def body(idx, value=value, out=out):
+                        lines, expr = value.load(idx)
+                        return lines + [f"{out.at([r] + idx)} = {expr}"]
+                    cg.loops(dims, body)
+    return outs
+

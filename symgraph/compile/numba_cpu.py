@@ -1,0 +1,221 @@
+"""The Numba CPU backend (mode='numba', the default).
+
+The optimized graph becomes one generated Python function (codegen.py), which
+Numba compiles once, eagerly, for the function's input types; the machine code
+is cached on disk (cache.py).  The callable returned here passes the inputs,
+shared values and large constants to it, and turns its results into arrays.
+
+When the compiled code fails (a shape that breaks the broadcast flags, an index
+out of range, ...), the reference backend re-runs the same inputs to find the
+failing node and the user's line; nothing was written in place by then (see
+inplace.py), so the shared variables are unchanged.
+"""
+import logging
+import re
+import time
+import warnings
+
+import numpy as np
+
+from . import cache, codegen
+from .codegen import generate
+from ..graph import format_trace
+from .errors import reraise_with_node
+
+log = logging.getLogger("symgraph.compile")
+
+
+
+def compile_numba(fgraph):
+    return make_thunk(fgraph, generate(fgraph))
+
+
+def _signature(fgraph, program):
+    """The one signature a program is compiled for: C-contiguous, writeable arrays
+    for the inputs and shared values (the call converts anything else, see
+    ``_conform``), the constants as they are."""
+    import numba
+    from numba import types
+    sig = [types.Array(numba.from_dtype(np.dtype(v.dtype)), v.ndim, "C") for v in fgraph.inputs]
+    sig += [numba.typeof(c) for c in program.const_args]
+    return tuple(sig)
+
+
+def _conform(values, types_):
+    """Replace, in place, the values that are not C-contiguous writeable arrays of
+    the expected dtype and rank by such copies.  True when any was replaced."""
+    changed = False
+    for k, (v, (dtype, ndim)) in enumerate(zip(values, types_)):
+        if not (type(v) is np.ndarray and v.dtype == dtype and v.ndim == ndim
+                and v.flags.c_contiguous and v.flags.writeable):
+            values[k] = np.array(v, dtype=dtype, order="C")
+            changed = True
+    return changed
+
+
+def load_program(fgraph, program):
+    """The callable of ``program``, compiled (from memory, the disk cache, or
+    Numba): the dispatcher of its one function, or the Python function calling
+    its chunks (chunks.py)."""
+    from numba.core.errors import NumbaError, NumbaPerformanceWarning
+    key = cache.program_key(program.source, [v.type for v in fgraph.inputs],
+                            [(c.dtype.str, c.ndim, c.flags.writeable) for c in program.const_args])
+    module, path = cache.load_module(key, program.source)
+    sig = _signature(fgraph, program)
+    plan = module.CHUNKS or [(module.program, None, None)]
+    first = plan[0][0]
+    if first.overloads:
+        cache.stats["reused"] += 1
+        return module.program, key, path
+    hits = 0
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaPerformanceWarning)
+            if module.CHUNKS:
+                hits = _compile_chunks(module.CHUNKS, sig, [f"arg{i}" for i in range(len(
+                    fgraph.inputs))] + [f"cst{j}" for j in range(len(program.const_args))])
+            else:
+                first.compile(sig)
+                hits = int(sum(first.stats.cache_hits.values()) > 0)
+        # one signature only: other argument types are converted by the caller,
+        # never compiled again behind the user's back
+        for fn, _, _ in plan:
+            fn.disable_compile()
+    except NumbaError as exc:
+        raise RuntimeError(_internal_error(program, path, exc)) from exc
+    seconds = time.perf_counter() - start
+    if hits == len(plan):
+        cache.stats["loaded"] += 1
+        log.info("loaded %s from the disk cache in %.3fs", path, seconds)
+    else:
+        cache.stats["compiled"] += 1
+        log.info("compiled %s in %.2fs", path, seconds)
+    return module.program, key, path
+
+
+def _compile_chunks(chunks, sig, params):
+    """Compile each chunk for the types its inputs have: the program's arguments,
+    or what an earlier chunk returns (scalars come back as Python numbers).
+    Returns how many were loaded from the disk cache."""
+    from numba import types
+    env = dict(zip(params, sig))
+    hits = 0
+    for fn, needs, gives in chunks:
+        chunk_sig = tuple(env[n] for n in needs)
+        fn.compile(chunk_sig)
+        hits += int(sum(fn.stats.cache_hits.values()) > 0)
+        returned = fn.overloads[chunk_sig].signature.return_type
+        for name, t in zip(gives, getattr(returned, "types", ())):
+            if isinstance(t, types.Boolean):
+                t = types.boolean
+            elif isinstance(t, types.Float):
+                t = types.float64
+            elif isinstance(t, types.Integer):
+                t = types.int64 if t.signed or t.bitwidth < 64 else types.uint64
+            env[name] = t
+    return hits
+
+
+def _internal_error(program, path, exc):
+    """A compile failure is a bug of this backend: say which node's code broke."""
+    text = str(exc)
+    node = None
+    match = re.search(re.escape(path) + r'", line (\d+)', text) or re.search(r"line (\d+)", text)
+    if match:
+        lines = program.source.splitlines()[:int(match.group(1))]
+        for line in reversed(lines):
+            m = re.match(r"\s*# node (\d+):", line)
+            if m:
+                node = program.nodes[int(m.group(1))]
+                break
+    where = f" while lowering {node.op} ({format_trace(node.trace)})" if node is not None else ""
+    return (f"internal error in the Numba backend{where}: the generated program {path} "
+            f"does not compile. Please report it; mode='python' runs this graph meanwhile.\n{text}")
+
+
+def make_thunk(fgraph, program, dispatcher=None):
+    if dispatcher is None:
+        dispatcher, key, path = load_program(fgraph, program)
+    else:
+        key = path = None
+    consts = tuple(program.const_args)
+    expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
+    finish = _finisher(program)
+    locate = _locator(fgraph, program)
+    # the parallel variant (codegen.PARALLEL_MIN_SIZE), compiled the first time a
+    # compute-bound loop is that large: parallel=True compiles slower
+    threaded = []
+    loop_size = None if program.parallel_size is None else eval(
+        f"lambda {', '.join(f'arg{i}' for i in range(len(fgraph.inputs)))}: "
+        f"{program.parallel_size}")
+
+    def call(values):
+        target = dispatcher
+        if loop_size is not None and loop_size(*values) >= codegen.PARALLEL_MIN_SIZE:
+            if not threaded:
+                threaded.append(load_program(fgraph, generate(fgraph, parallel=True))[0])
+            target = threaded[0]
+        return target(*values, *consts) if consts else target(*values)
+
+    def run(values):
+        try:
+            results = call(values)
+        except Exception as exc:  # noqa: BLE001 - every failure gets its node named
+            if not (isinstance(exc, TypeError) and _conform(values, expected)):
+                locate(exc, values)
+                raise
+            # an argument was not a C-contiguous writeable array: it is now
+            try:
+                results = call(values)
+            except Exception as again:  # noqa: BLE001
+                locate(again, values)
+                raise
+        return finish(results, values)
+
+    run.key, run.path, run.program, run.dispatcher = key, path, program, dispatcher
+    run.threaded = threaded
+    # results never alias the arguments, shared values, constants or each other,
+    # except an update written in place, which is its shared value (codegen.py)
+    run.owns_results = True
+    return run
+
+
+def _finisher(program):
+    """(results tuple, arguments) -> list of arrays: 0-d results come back as
+    Numba scalars, constants and in-place updates are not returned by the program.
+    Built as one list display: this runs on every call."""
+    names = {"array": np.array}
+    parts = []
+    for k, (kind, *spec) in enumerate(program.outputs):
+        if kind == "ret" and spec[1] is None:
+            parts.append(f"r[{spec[0]}]")
+        elif kind == "ret":
+            names[f"d{k}"] = np.dtype(spec[1])
+            parts.append(f"array(r[{spec[0]}], d{k})")
+        elif kind == "const":
+            names[f"c{k}"] = spec[0]
+            parts.append(f"array(c{k})")
+        else:
+            parts.append(f"v[{spec[0]}]")
+    exec(f"def finish(r, v):\n    return [{', '.join(parts)}]\n", names)
+    return names["finish"]
+
+
+def _locator(fgraph, program):
+    reference = []
+
+    def locate(exc, values):
+        """Raise ``exc`` again, naming the node and the user's line."""
+        if not reference:
+            from .python import compile_python
+            reference.append(compile_python(fgraph))
+        try:
+            reference[0](list(values))
+        except Exception as located:  # noqa: BLE001
+            if getattr(located, "node", None) is not None:
+                raise located from exc
+        match = re.search(r"\[node (\d+)\]", str(exc))
+        if match:
+            reraise_with_node(exc, program.nodes[int(match.group(1))])
+    return locate

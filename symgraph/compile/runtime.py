@@ -1,0 +1,267 @@
+"""Helpers the generated programs import.  Intrinsics only: they are compiled
+into the caller, so a program stays one compiled function and caches whole.
+
+Why huge pages: NumPy asks the kernel for transparent huge pages when it
+allocates a large array; Numba's allocator does not, and filling a fresh
+80 MB array then costs five times as long (page faults).  The program calls
+``advise_huge`` on every large array it allocates.
+"""
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+# arrays at least this large (bytes) are backed by huge pages where the kernel allows
+HUGE_BYTES = 1 << 22
+_MADV_HUGEPAGE = 14
+_PAGE = 4096
+
+
+@intrinsic
+def advise_huge(typingctx, array):
+    """madvise(MADV_HUGEPAGE) on the whole pages of a C-contiguous array of at
+    least HUGE_BYTES."""
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        (aryty,), (value,) = signature.args, args
+        ary = context.make_array(aryty)(context, builder, value=value)
+        i64 = ir.IntType(64)
+        addr = builder.ptrtoint(ary.data, i64)
+        size = builder.mul(builder.sext(ary.nitems, i64), builder.sext(ary.itemsize, i64))
+        start = builder.and_(builder.add(addr, ir.Constant(i64, _PAGE - 1)),
+                             ir.Constant(i64, ~(_PAGE - 1)))
+        end = builder.and_(builder.add(addr, size), ir.Constant(i64, ~(_PAGE - 1)))
+        length = builder.sub(end, start)
+        large = builder.icmp_signed(">=", size, ir.Constant(i64, HUGE_BYTES))
+        fnty = ir.FunctionType(ir.IntType(32), [ir.IntType(8).as_pointer(), i64, ir.IntType(32)])
+        madvise = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
+        with builder.if_then(builder.and_(large, builder.icmp_signed(">=", length, ir.Constant(i64, _PAGE)))):
+            builder.call(madvise, [builder.inttoptr(start, ir.IntType(8).as_pointer()), length,
+                                   ir.Constant(ir.IntType(32), _MADV_HUGEPAGE)])
+        return context.get_dummy_value()
+
+    return types.none(array), codegen
+
+
+
+# --------------------------------------------------------------------- BLAS
+# Matrix products call BLAS through Numba's own C helpers (numba_xxgemm,
+# numba_xxgemv: SciPy's BLAS), so programs using them stay cacheable.  The
+# layout is read from the strides at run time: one compiled program serves C-
+# and Fortran-ordered operands.  Both return a status instead of raising:
+#   0 done, 1 / 2 the first / second operand is not contiguous, 3 ``out`` is not.
+
+def _blas_dtype(*tys):
+    if not all(isinstance(t, types.Array) for t in tys) or len({t.dtype for t in tys}) != 1:
+        return None
+    return tys[0].dtype if tys[0].dtype in (types.float32, types.float64) else None
+
+
+class _Matrix:
+    """Shape, strides and contiguity of a 1-d or 2-d array inside an intrinsic."""
+
+    def __init__(self, context, builder, ty, value):
+        ary = context.make_array(ty)(context, builder, value=value)
+        self.builder, self.ndim = builder, ty.ndim
+        self.data = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
+        self.shape = cgutils.unpack_tuple(builder, ary.shape, ty.ndim)
+        self.strides = cgutils.unpack_tuple(builder, ary.strides, ty.ndim)
+        self.itemsize = ir.Constant(self.shape[0].type, context.get_abi_sizeof(
+            context.get_data_type(ty.dtype)))
+
+    def _dense(self, inner, outer):
+        b, one = self.builder, ir.Constant(self.shape[0].type, 1)
+        d_in, d_out = self.shape[inner], self.shape[outer]
+        ok_in = b.or_(b.icmp_signed("==", self.strides[inner], self.itemsize),
+                      b.icmp_signed("<=", d_in, one))
+        ok_out = b.or_(b.icmp_signed("==", self.strides[outer], b.mul(self.itemsize, d_in)),
+                       b.icmp_signed("<=", d_out, one))
+        return b.and_(ok_in, ok_out)
+
+    def c_order(self):
+        if self.ndim == 2:
+            return self._dense(1, 0)
+        b = self.builder
+        return b.or_(b.icmp_signed("==", self.strides[0], self.itemsize),
+                     b.icmp_signed("<=", self.shape[0], ir.Constant(self.shape[0].type, 1)))
+
+    def f_order(self):
+        return self._dense(0, 1)
+
+    def ld(self, c_order):
+        """The leading dimension when read in C order (else Fortran order)."""
+        b, one = self.builder, ir.Constant(self.shape[0].type, 1)
+        d = b.select(c_order, self.shape[1], self.shape[0])
+        return b.select(b.icmp_signed(">", d, one), d, one)
+
+
+def _status(builder, checks):
+    """0 when every check holds, else the code of the first failing one."""
+    status = ir.Constant(ir.IntType(32), 0)
+    for code, ok in reversed(checks):
+        status = builder.select(ok, status, ir.Constant(ir.IntType(32), code))
+    return status
+
+
+def _slot(context, builder, value, fromty, dtype):
+    return builder.bitcast(cgutils.alloca_once_value(
+        builder, context.cast(builder, value, fromty, dtype)), ir.IntType(8).as_pointer())
+
+
+@intrinsic
+def matmul(typingctx, a, b, out, alpha, beta):
+    """out = alpha * a @ b + beta * out for matrices, in place (xGEMM)."""
+    dtype = _blas_dtype(a, b, out)
+    if dtype is None or not (a.ndim == b.ndim == out.ndim == 2):
+        return None
+    from numba.np import linalg
+    linalg.ensure_blas()
+
+    def codegen(context, builder, signature, args):
+        A, B, C = (_Matrix(context, builder, t, v) for t, v in zip(signature.args[:3], args[:3]))
+        m, k, n = A.shape[0], A.shape[1], B.shape[1]
+        a_c, b_c, c_c = A.c_order(), B.c_order(), C.c_order()
+        a_f, b_f, c_f = A.f_order(), B.f_order(), C.f_order()
+        status = _status(builder, [(3, builder.or_(c_c, c_f)), (1, builder.or_(a_c, a_f)),
+                                   (2, builder.or_(b_c, b_f))])
+        char = ir.IntType(8)
+        voidp = ir.IntType(8).as_pointer()
+        intp = m.type
+        fnty = ir.FunctionType(ir.IntType(32), [char, char, char, intp, intp, intp, voidp, voidp,
+                                                intp, voidp, intp, voidp, voidp, intp])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+        kind = ir.Constant(char, ord(linalg.get_blas_kind(dtype)))
+        alpha_p = _slot(context, builder, args[3], signature.args[3], dtype)
+        beta_p = _slot(context, builder, args[4], signature.args[4], dtype)
+        n_t = [ir.Constant(char, ord("n")), ir.Constant(char, ord("t"))]
+
+        def trans(same):
+            return builder.select(same, n_t[0], n_t[1])
+
+        with builder.if_then(builder.icmp_signed("==", status, ir.Constant(ir.IntType(32), 0))):
+            with builder.if_else(c_c) as (row_major, col_major):
+                with row_major:
+                    # a row-major C is the column-major C.T = B.T @ A.T
+                    res = builder.call(fn, (kind, trans(b_c), trans(a_c), n, m, k, alpha_p,
+                                            B.data, B.ld(b_c), A.data, A.ld(a_c), beta_p,
+                                            C.data, C.ld(c_c)))
+                    linalg.check_blas_return(context, builder, res)
+                with col_major:
+                    not_a, not_b = builder.not_(a_f), builder.not_(b_f)
+                    res = builder.call(fn, (kind, trans(a_f), trans(b_f), m, n, k, alpha_p,
+                                            A.data, A.ld(not_a), B.data, B.ld(not_b), beta_p,
+                                            C.data, C.ld(builder.not_(c_f))))
+                    linalg.check_blas_return(context, builder, res)
+        return status
+
+    return types.int32(a, b, out, alpha, beta), codegen
+
+
+@intrinsic
+def matvec(typingctx, a, x, out, alpha, beta, transpose):
+    """out = alpha * op(a) @ x + beta * out (xGEMV); op(a) is a.T when ``transpose``."""
+    dtype = _blas_dtype(a, x, out)
+    if dtype is None or not (a.ndim == 2 and x.ndim == out.ndim == 1) or \
+            not isinstance(transpose, types.Boolean):
+        return None
+    from numba.np import linalg
+    linalg.ensure_blas()
+
+    def codegen(context, builder, signature, args):
+        A, X, Y = (_Matrix(context, builder, t, v) for t, v in zip(signature.args[:3], args[:3]))
+        a_c, a_f = A.c_order(), A.f_order()
+        status = _status(builder, [(3, Y.c_order()), (1, builder.or_(a_c, a_f)), (2, X.c_order())])
+        char = ir.IntType(8)
+        voidp = ir.IntType(8).as_pointer()
+        intp = A.shape[0].type
+        fnty = ir.FunctionType(ir.IntType(32), [char, char, intp, intp, voidp, voidp, intp,
+                                                voidp, voidp, voidp])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemv")
+        kind = ir.Constant(char, ord(linalg.get_blas_kind(dtype)))
+        alpha_p = _slot(context, builder, args[3], signature.args[3], dtype)
+        beta_p = _slot(context, builder, args[4], signature.args[4], dtype)
+        # BLAS sees a column-major matrix: a itself when Fortran-ordered, else a.T
+        col = builder.not_(a_c)
+        rows = builder.select(col, A.shape[0], A.shape[1])
+        cols = builder.select(col, A.shape[1], A.shape[0])
+        flip = builder.xor(col, args[5])   # transpose what BLAS sees?
+        trans = builder.select(flip, ir.Constant(char, ord("n")), ir.Constant(char, ord("t")))
+        with builder.if_then(builder.icmp_signed("==", status, ir.Constant(ir.IntType(32), 0))):
+            res = builder.call(fn, (kind, trans, rows, cols, alpha_p, A.data, A.ld(a_c),
+                                    X.data, beta_p, Y.data))
+            linalg.check_blas_return(context, builder, res)
+        return status
+
+    return types.int32(a, x, out, alpha, beta, transpose), codegen
+
+
+# --------------------------------------------------------------------- fast exp
+# Numba calls libm's exp and tanh one element at a time (3 ns and 8 ns here);
+# NumPy's own loops are SIMD (0.6 ns).  These versions are plain arithmetic, so
+# LLVM vectorizes the loops that use them; they stay within 1 ulp (argument
+# reduction x = k ln2 + r, |r| <= ln2/2, and a degree-13 Taylor polynomial,
+# whose remainder is below 2e-16 there).
+
+@intrinsic
+def _pow2(typingctx, k):
+    """2.0 ** k for an integer k in [-1022, 1023], built from its bits."""
+    if not isinstance(k, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        value = context.cast(builder, args[0], signature.args[0], types.int64)
+        bits = builder.shl(builder.add(value, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+
+    return types.float64(k), codegen
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01    # ln 2 split so that k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@njit(cache=True, error_model="numpy")
+def expm1_parts(x):
+    """(a, b, q): exp(x) = (1 + q) * a * b with a, b powers of two; x within [-746, 710].
+    Two factors, applied one after the other: 2 ** k itself may overflow or
+    underflow where exp(x) does not."""
+    k = np.floor(x * _LOG2E + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    q = r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
+            1 / 479001600 + r * (1 / 6227020800)))))))))))))
+    ki = np.int64(k)
+    half = ki >> 1
+    return _pow2(half), _pow2(ki - half), q
+
+
+@njit(cache=True, error_model="numpy")
+def exp(x):
+    a, b, q = expm1_parts(min(max(x, -746.0), 710.0))
+    return ((1.0 + q) * a) * b if x == x else x
+
+
+@njit(cache=True, error_model="numpy")
+def expm1(x):
+    y = min(max(x, -746.0), 710.0)
+    a, b, q = expm1_parts(y)
+    s = a * b
+    # q s + (s - 1) is exact near 0; for large x, where s overflows, exp(x) - 1 = exp(x)
+    small = (q * a) * b + (s - 1.0)
+    large = ((1.0 + q) * a) * b
+    return (small if y < 700.0 else large) if x == x else x
+
+
+@njit(cache=True, error_model="numpy")
+def tanh(x):
+    a, b, q = expm1_parts(-2.0 * min(abs(x), 40.0))
+    e = (q * a) * b + (a * b - 1.0)     # expm1(-2|x|): exact near 0, where tanh(x) ~ x
+    t = math.copysign(-e / (2.0 + e), x)
+    return t if x == x else x

@@ -1,0 +1,131 @@
+"""The disk cache of compiled programs: a second process loads instead of
+compiling; a change that matters (a constant, a broadcast flag) makes a new
+program; ``symgraph cache clear`` empties the folder."""
+import glob
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+import symgraph.tensor as T
+from symgraph.compile import cache
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CHILD = textwrap.dedent("""
+    import json
+    import numpy as np
+    import symgraph as sg
+    import symgraph.tensor as T
+    from symgraph.compile import cache
+
+    x = T.dmatrix("x")
+    w = sg.shared(np.linspace(-1, 1, 12).reshape(4, 3), name="w")
+    b = sg.shared(np.zeros((1, 3)), name="b", broadcastable=(True, False))
+    cost = T.mean(T.tanh(T.dot(x, w) + b) ** 2)
+    step = sg.function([x], cost, updates=[(v, v - 0.1 * T.grad(cost, v)) for v in (w, b)],
+                       mode="numba")
+    value = step(np.ones((5, 4)))
+    print(json.dumps({"stats": cache.stats, "key": step._thunk.key, "cost": float(value)}))
+""")
+
+
+@pytest.fixture
+def folders(tmp_path):
+    env = dict(os.environ)
+    env["SYMGRAPH_FLAGS"] = ",".join(filter(None, [env.get("SYMGRAPH_FLAGS"),
+                                                   f"compiledir={tmp_path / 'compiledir'}"]))
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    return tmp_path, env
+
+
+def _child(env, code=CHILD):
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _index_files(tmp_path):
+    return sorted(glob.glob(str(tmp_path / "**" / "*.nbi"), recursive=True))
+
+
+def test_a_second_process_loads_the_program_from_disk(folders):
+    tmp_path, env = folders
+    first = _child(env)
+    assert first["stats"]["compiled"] == 1 and first["stats"]["loaded"] == 0
+    index = _index_files(tmp_path)
+    assert index, "Numba wrote no cache index"
+    stamps = {f: os.stat(f).st_mtime_ns for f in index}
+    programs = glob.glob(str(tmp_path / "compiledir" / "sg_*.py"))
+    assert [os.path.basename(p) for p in programs] == [f"sg_{first['key']}.py"]
+
+    second = _child(env)
+    assert second["stats"]["compiled"] == 0 and second["stats"]["loaded"] == 1
+    assert second["key"] == first["key"] and second["cost"] == first["cost"]
+    # nothing was rewritten: Numba only read its cache
+    assert {f: os.stat(f).st_mtime_ns for f in _index_files(tmp_path)} == stamps
+
+
+def test_cache_clear_command(folders):
+    tmp_path, env = folders
+    _child(env)
+    assert glob.glob(str(tmp_path / "compiledir" / "sg_*.py"))
+    proc = subprocess.run([sys.executable, "-m", "symgraph", "cache", "clear"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "removed" in proc.stdout
+    assert not glob.glob(str(tmp_path / "compiledir" / "sg_*"))
+    assert _child(env)["stats"]["compiled"] == 1   # compiled again after clearing
+
+
+@pytest.fixture
+def compiledir(tmp_path):
+    old = sg.config.compiledir
+    sg.config.compiledir = str(tmp_path)
+    yield tmp_path
+    sg.config.compiledir = old
+
+
+def _key(inputs, output):
+    return sg.function(inputs, output, mode="numba")._thunk.key
+
+
+def test_changes_that_matter_make_new_programs(compiledir):
+    x = T.dmatrix("x")
+    base = _key([x], x * 2.0)
+    assert _key([x], x * 2.0) == base                               # same graph, same program
+    assert _key([x], x * 3.0) != base                               # a constant value
+    row, mat = T.drow("r"), T.dmatrix("m")
+    assert _key([x, row], x + row) != _key([x, mat], x + mat)       # a broadcast flag
+    f = T.fmatrix("f")
+    assert _key([f], f * 2.0) != base                               # a dtype
+    assert len(glob.glob(str(compiledir / "sg_*.py"))) == 5
+
+
+def test_the_same_graph_reuses_the_program(compiledir):
+    x = T.dvector("x")
+    before = dict(cache.stats)
+    k1 = _key([x], T.exp(x) + 1)
+    y = T.dvector("y")            # another variable, same types and ops: same program
+    k2 = _key([y], T.exp(y) + 1)
+    assert k1 == k2
+    assert cache.stats["compiled"] - before["compiled"] <= 1
+    assert cache.stats["reused"] - before["reused"] >= 1
+
+
+def test_large_constants_are_arguments_not_source(compiledir, rng):
+    x = T.dvector("x")
+    t1, t2 = rng.random(500), rng.random(500)
+    f1 = sg.function([x], x + t1, mode="numba")
+    f2 = sg.function([x], x + t2, mode="numba")
+    assert f1._thunk.key == f2._thunk.key          # one program for both
+    v = rng.random(500)
+    np.testing.assert_allclose(f1(v), v + t1)
+    np.testing.assert_allclose(f2(v), v + t2)

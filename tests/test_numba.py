@@ -1,0 +1,354 @@
+"""The Numba backend against the reference backend.
+
+``compare_numba_and_py`` compiles a graph in mode='python' and mode='numba'
+and checks that values, dtypes and shapes agree and that no input was
+mutated.  It runs over the rows of op_table.py (every row and dtype), then
+over cases the table does not cover: training steps with updates written in
+place, failing calls, error messages, the debug mode.
+"""
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+import symgraph.tensor as T
+from op_table import ROWS
+
+
+def _tolerance(dtypes):
+    if any(d == "float32" for d in dtypes):
+        return 2e-5
+    if any(np.dtype(d).kind == "f" for d in dtypes):
+        return 1e-9
+    return 0
+
+
+def assert_same(got, ref, tol, where=""):
+    assert isinstance(got, np.ndarray), where
+    assert got.dtype == ref.dtype, f"{where}: dtype {got.dtype}, reference {ref.dtype}"
+    assert got.shape == ref.shape, f"{where}: shape {got.shape}, reference {ref.shape}"
+    if tol:
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, equal_nan=True, err_msg=where)
+    else:
+        np.testing.assert_array_equal(got, ref, err_msg=where)
+
+
+def compare_numba_and_py(inputs, outputs, values, updates=None, tol=None, calls=1):
+    """Compile in both modes, call ``calls`` times, compare every output and every
+    updated shared value.  Returns the numba function."""
+    single = not isinstance(outputs, (list, tuple))
+    shared = [s for s, _ in (updates or [])]
+    start = [s.get_value() for s in shared]
+    funcs, results = {}, {}
+    for mode in ("python", "numba"):
+        for s, v in zip(shared, start):
+            s.set_value(v)
+        f = funcs[mode] = sg.function(inputs, outputs, updates=updates, mode=mode)
+        args = [np.array(v, copy=True) for v in values]
+        for _ in range(calls):
+            out = f(*args)
+        for a, v in zip(args, values):
+            assert a.dtype == v.dtype and np.array_equal(a, v, equal_nan=True), "an input was mutated"
+        results[mode] = ([out] if single else list(out)) + [s.get_value() for s in shared]
+    dtypes = [str(np.asarray(v).dtype) for v in values] + [s.dtype for s in shared] + \
+        [str(r.dtype) for r in results["python"]]
+    tol = _tolerance(dtypes) if tol is None else tol
+    for k, (got, ref) in enumerate(zip(results["numba"], results["python"])):
+        assert_same(got, ref, tol, where=f"result {k}")
+    return funcs["numba"]
+
+
+# ------------------------------------------------------------------ the op table
+def _cases():
+    # every row and dtype on the row's first shapes; the other shape sets (other
+    # broadcast flags) run in the default mode, numba, in test_ops.py against NumPy
+    for row in ROWS:
+        for dtype in row.dtypes:
+            yield pytest.param(row, dtype, row.shapes[0], id=f"{row.name}-{dtype}")
+
+
+@pytest.mark.parametrize("row,dtype,shapes", list(_cases()))
+def test_op_table(row, dtype, shapes):
+    rng = np.random.default_rng(zlib.crc32(f"{row.name}/{dtype}/{shapes}".encode()))
+    inputs, out = row.graph(dtype, shapes)
+    values = row.make_inputs(rng, dtype, shapes)
+    with np.errstate(all="ignore"):
+        compare_numba_and_py(inputs, out, values)
+
+
+# ------------------------------------------------------------------ graphs beyond single ops
+def _mlp_step(rng, inplace_old_value=False):
+    """The LXMLS-style step of DESIGN.md section 1 (columns are examples)."""
+    x, y = T.dmatrix("x"), T.ivector("y")
+    W1 = sg.shared(rng.standard_normal((6, 9)) * 0.3, name="W1")
+    b1 = sg.shared(np.zeros((6, 1)), name="b1", broadcastable=(False, True))
+    W2 = sg.shared(rng.standard_normal((3, 6)) * 0.3, name="W2")
+    b2 = sg.shared(np.zeros((3, 1)), name="b2", broadcastable=(False, True))
+    h = T.nnet.sigmoid(T.dot(W1, x) + b1)
+    p = T.nnet.softmax((T.dot(W2, h) + b2).T).T
+    cost = -T.mean(T.log(p[y, T.arange(y.shape[0])]))
+    params = [W1, b1, W2, b2]
+    updates = [(v, v - 0.1 * T.grad(cost, v)) for v in params]
+    outputs = [cost, W1] if inplace_old_value else cost
+    values = [rng.random((9, 5)), rng.integers(0, 3, 5).astype("int32")]
+    return [x, y], outputs, values, updates
+
+
+def test_training_step_with_updates(rng):
+    inputs, outputs, values, updates = _mlp_step(rng)
+    compare_numba_and_py(inputs, outputs, values, updates=updates, calls=3)
+
+
+def test_inplace_update_when_the_old_value_is_an_output(rng):
+    # W1 is returned and updated: the returned array must hold the value before the update
+    inputs, outputs, values, updates = _mlp_step(rng, inplace_old_value=True)
+    W1 = updates[0][0]
+    before = W1.get_value()
+    f = sg.function(inputs, outputs, updates=updates, mode="numba")
+    cost, old = f(*values)
+    np.testing.assert_array_equal(old, before)
+    assert not np.array_equal(W1.get_value(), before)
+    compare_numba_and_py(inputs, outputs, values, updates=updates, calls=2)
+
+
+def test_weight_update_is_written_in_place(rng):
+    # the dense W1 update reuses W1's buffer: the LXMLS lever (DESIGN.md section 4)
+    inputs, outputs, values, updates = _mlp_step(rng)
+    W1 = updates[0][0]
+    f = sg.function(inputs, outputs, updates=updates, mode="numba")
+    buffer = W1.get_value(borrow=True)
+    before = buffer.copy()
+    f(*values)
+    assert W1.get_value(borrow=True) is buffer
+    assert not np.array_equal(buffer, before)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("form", [
+    lambda W, g: W - 0.1 * g,
+    lambda W, g: 0.9 * W - g / 4,            # weight decay
+    lambda W, g: W + g * (-0.5) * 2.0,
+    lambda W, g: W - 0.1 * g * W,            # not linear in g: elementwise
+])
+def test_inplace_matrix_product_updates(layout, form, rng):
+    # W <- f(W, dot(a, b.T)) is one BLAS call into W's buffer where f is linear
+    start = rng.random((5, 7))
+    inputs = [rng.random((5, 3)), rng.random((7, 3))]
+    results = {}
+    for mode in ("python", "numba"):
+        value = {"C": start.copy(), "F": np.asfortranarray(start),
+                 "strided": np.repeat(start, 2, axis=1)[:, ::2]}[layout]
+        W = sg.shared(value, name="W", borrow=True)
+        a, b = T.dmatrix("a"), T.dmatrix("b")
+        f = sg.function([a, b], T.sum(W), updates=[(W, form(W, T.dot(a, b.T)))], mode=mode)
+        outs = [f(*inputs), f(*inputs)]
+        results[mode] = outs + [W.get_value()]
+    for got, ref in zip(results["numba"], results["python"]):
+        assert_same(np.asarray(got), np.asarray(ref), 1e-12)
+
+
+def test_a_failed_call_leaves_shared_variables_unchanged(rng):
+    inputs, outputs, values, updates = _mlp_step(rng)
+    f = sg.function(inputs, outputs, updates=updates, mode="numba")
+    shared = [s for s, _ in updates]
+    before = [s.get_value() for s in shared]
+    bad_x = rng.random((8, 5))   # W1 has 9 columns
+    with pytest.raises(ValueError):
+        f(bad_x, values[1])
+    bad_y = np.array([0, 1, 7, 0, 1], dtype="int32")   # class 7 does not exist
+    with pytest.raises(IndexError):
+        f(values[0], bad_y)
+    for s, b in zip(shared, before):
+        np.testing.assert_array_equal(s.get_value(), b)
+
+
+def test_update_of_a_view_of_itself_is_not_in_place(rng):
+    # W <- W.T @ W reads W through a view while writing: must not be done in place
+    W = sg.shared(rng.random((4, 4)), name="W")
+    x = T.dvector("x")
+    compare_numba_and_py([x], T.dot(W, x), [rng.random(4)],
+                         updates=[(W, W.T * 0.5 + W)], calls=3)
+
+
+def test_swap_updates(rng):
+    a = sg.shared(rng.random(3), name="a")
+    b = sg.shared(rng.random(3), name="b")
+    x = T.dscalar("x")
+    compare_numba_and_py([x], a.sum() * x, [np.array(2.0)], updates=[(a, b * 1.0), (b, a * 1.0)],
+                         calls=3)
+
+
+def test_scalar_shared_and_outputs(rng):
+    c = sg.shared(np.array(0.0), name="c")
+    x = T.dvector("x")
+    compare_numba_and_py([x], [x.sum(), x.max()], [rng.random(5)], updates=[(c, c + x.sum())],
+                         calls=2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_sizes_zero_and_one(n, rng):
+    x = T.dmatrix("x")
+    compare_numba_and_py([x], [x.sum(axis=0), T.exp(x) * 2, x.T[::-1], T.nnet.softmax(x)],
+                         [rng.random((n, 3))])
+
+
+def test_non_contiguous_inputs(rng):
+    x, y = T.dmatrices("x", "y")
+    big = rng.random((6, 8))
+    f = compare_numba_and_py([x, y], [T.dot(x, y.T) + 1, (x * y).sum(axis=1)],
+                             [big[::2, 1:5], big[1::2, ::2]])
+    fx = sg.function([x, y], x * y + 1, mode="numba")
+    np.testing.assert_allclose(fx(big[::2, ::2], big[:3, :4].T.copy().T),
+                               big[::2, ::2] * big[:3, :4] + 1)
+    del f
+
+
+def test_large_constant_is_an_argument(rng):
+    x = T.dvector("x")
+    table = rng.random(1000)
+    f = compare_numba_and_py([x], x + table, [rng.random(1000)])
+    assert "cst0" in f._thunk.program.source
+    assert repr(float(table[0])) not in f._thunk.program.source
+
+
+def test_every_node_of_a_gradient_graph_lowers(rng):
+    x = T.dmatrix("x")
+    w = sg.shared(rng.random((4, 3)), name="w")
+    cost = T.sum(T.tanh(T.dot(x, w)) ** 2) + T.max(x, axis=1).mean() + T.std(x)
+    g = T.grad(cost, [w, x])
+    compare_numba_and_py([x], [cost] + g, [rng.random((5, 4))])
+
+
+# ------------------------------------------------------------------ errors
+def test_missing_lowering_is_a_compile_error():
+    from dataclasses import dataclass
+
+    from symgraph.ops.base import Op
+    from symgraph.types import TensorType
+
+    @dataclass(frozen=True)
+    class Mystery(Op):
+        def make_node(self, x):
+            return self.apply([x], [TensorType(x.dtype, x.broadcastable)])
+
+        def perform(self, x):
+            return x * 2
+
+    x = T.dvector("x")
+    with pytest.raises(NotImplementedError, match="no lowering for op.*mystery"):
+        sg.function([x], Mystery()(x) + 1, mode="numba")
+
+
+@pytest.mark.parametrize("build,line", [
+    (lambda x, b, w: [x + b], "lambda x, b, w: [x + b]"),
+    (lambda x, b, w: [T.dot(x, w).sum()], "lambda x, b, w: [T.dot(x, w).sum()]"),
+])
+def test_runtime_error_names_the_node_and_the_user_line(build, line):
+    x, w = T.dmatrices("x", "w")
+    b = T.dvector("b")
+    f = sg.function([x, b, w], build(x, b, w), mode="numba", on_unused_input="ignore")
+    with pytest.raises(ValueError) as info:
+        f(np.ones((2, 3)), np.ones(4), np.ones((4, 2)))
+    message = str(info.value)
+    assert line in message and "test_numba.py" in message, message
+    assert getattr(info.value, "node", None) is not None
+
+
+def test_index_error_names_the_node():
+    x = T.dvector("x")
+    i = T.lvector("i")
+    picked = x[i]   # index out of range at run time
+    f = sg.function([x, i], picked * 2, mode="numba")
+    with pytest.raises(IndexError) as info:
+        f(np.ones(3), np.array([0, 5]))
+    assert "picked = x[i]" in str(info.value)
+
+
+def test_compiled_check_names_the_node_when_the_reference_passes(monkeypatch):
+    # the fallback when the reference backend does not fail: the [node K] of the program
+    from symgraph.compile import numba_cpu
+    x = T.dvector("x")
+    y = x[3]
+    f = sg.function([x], y + 1, mode="numba")
+    run = f._thunk
+
+    def boom(*args):
+        k = next(k for k, n in enumerate(run.program.nodes) if str(n.op) == "subtensor")
+        raise IndexError(f"[node {k}] subtensor: index out of bounds")
+    thunk = numba_cpu.make_thunk(f.graph, run.program, dispatcher=boom)
+    with pytest.raises(IndexError, match=re.escape("y = x[3]")):
+        thunk([np.ones(5)])
+
+
+# ------------------------------------------------------------------ debug mode and call paths
+def test_debug_mode_agrees_and_reports_nan():
+    x = T.dvector("x")
+    y = T.log(x) * 2
+    f = sg.function([x], [y, y.sum()], mode="debug")
+    got = f(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(got[0], np.log([1.0, 2.0]) * 2)
+    with pytest.raises(FloatingPointError, match=re.escape("y = T.log(x) * 2")):
+        f(np.array([-1.0, 2.0]))
+
+
+def test_debug_mode_names_the_first_node_that_differs(monkeypatch):
+    from symgraph.compile import debug
+    from symgraph.ops import elemwise as ew
+    x = T.dvector("x")
+    y = T.exp(x)
+    z = y.sum() * 2
+    # a wrong lowering: exp computed as x + 1
+    monkeypatch.setitem(debug.lowering._SCALAR_RULES, ew.Exp, lambda a, dt: f"({a} + 1.0)")
+    f = sg.function([x], z, mode="debug")
+    with pytest.raises(debug.DebugModeError, match=re.escape("y = T.exp(x)")):
+        f(np.array([0.5, 2.0]))
+
+
+def test_trust_input_path(rng):
+    x = T.dvector("x")
+    w = sg.shared(rng.random(20), name="w")
+    cost = T.sum(w * x)
+    f = sg.function([x], cost, updates=[(w, w - 0.01 * T.grad(cost, w))], trust_input=True,
+                    mode="numba")
+    xv = rng.random(20)
+    w0 = w.get_value()
+    for _ in range(3):
+        c = f(xv)
+    np.testing.assert_allclose(c, np.sum((w0 - 0.02 * xv) * xv))
+    np.testing.assert_allclose(w.get_value(), w0 - 0.03 * xv)
+
+
+def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
+    import inspect
+
+    from symgraph.compile import codegen
+    monkeypatch.setattr(codegen, "PARALLEL_MIN_SIZE", 100)
+    x = T.dmatrix("x")
+    f = sg.function([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], mode="numba")
+    assert f._thunk.program.parallel_size == "arg0.shape[0] * arg0.shape[1]"   # tanh, not x * 2
+    f(rng.random((5, 4)))                     # 20 iterations: serial
+    assert f._thunk.threaded == []
+    compare_numba_and_py([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], [rng.random((30, 20))])
+    big = rng.random((30, 20))
+    got = f(big)
+    assert len(f._thunk.threaded) == 1, "the parallel variant did not run"
+    assert "prange(" in inspect.getsource(f._thunk.threaded[0].py_func)
+    np.testing.assert_allclose(got[0], np.tanh(big) * 2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_large_programs_run_in_chunks(monkeypatch, dtype, rng):
+    # chunks.py splits long programs; scalars and arrays flow between the chunks
+    from symgraph.compile import chunks
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 8)
+    x = T.vector("x", dtype=dtype)
+    k = T.lscalar("k")
+    w = sg.shared(rng.random(6).astype(dtype), name="w")
+    s = (x * w).sum()                 # a scalar that later chunks use
+    y = T.exp(x * s) / (1 + k)
+    z = T.tanh(y).max() * s + T.cast(k, dtype)
+    f = compare_numba_and_py([x, k], [z, y[::-1]], [rng.random(6).astype(dtype), np.array(3)],
+                             updates=[(w, T.cast(w - 0.1 * T.grad(z, w) + w * y, dtype))], calls=2)
+    assert f._thunk.program.source.count("def chunk") > 2
