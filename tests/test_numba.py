@@ -50,7 +50,8 @@ def compare_numba_and_py(inputs, outputs, values, updates=None, tol=None, calls=
         for _ in range(calls):
             out = f(*args)
         for a, v in zip(args, values):
-            assert a.dtype == v.dtype and np.array_equal(a, v, equal_nan=True), "an input was mutated"
+            assert a.dtype == v.dtype and np.array_equal(a, v, equal_nan=True), \
+                "an input was mutated"
         results[mode] = ([out] if single else list(out)) + [s.get_value() for s in shared]
     dtypes = [str(np.asarray(v).dtype) for v in values] + [s.dtype for s in shared] + \
         [str(r.dtype) for r in results["python"]]

@@ -65,7 +65,8 @@ def compiledir():
     except OSError:
         pass
     # an unwritable compiledir must not break compilation
-    fallback = os.path.join(tempfile.gettempdir(), f"symgraph-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    fallback = os.path.join(tempfile.gettempdir(), f"symgraph-{user}")
     os.makedirs(fallback, exist_ok=True)
     return fallback
 

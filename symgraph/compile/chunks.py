@@ -37,7 +37,8 @@ def chunked_source(decorator, params, body, protect_from, scalar_dtypes):
     (function, names in, names out) in call order (empty for one function)."""
     starts = split(body, protect_from)
     if len(starts) == 1:
-        return "\n".join([decorator, f"def program({', '.join(params)}):"] + body + ["", "CHUNKS = []"])
+        return "\n".join([decorator, f"def program({', '.join(params)}):"] + body
+                         + ["", "CHUNKS = []"])
     parts = [body[a:b] for a, b in zip(starts, starts[1:] + [len(body)])]
     first = {p: -1 for p in params}
     used = []
@@ -66,7 +67,8 @@ def chunked_source(decorator, params, body, protect_from, scalar_dtypes):
             driver.append(f"    return {call}")
         else:
             out.append("    return (" + "".join(n + ", " for n in gives) + ")")
-            driver.append(f"    {''.join(n + ', ' for n in gives)}= {call}" if gives else f"    {call}")
+            targets = "".join(n + ", " for n in gives)
+            driver.append(f"    {targets}= {call}" if gives else f"    {call}")
         table.append(f"    (chunk{k}, {tuple(needs)!r}, {tuple(gives)!r}),")
     return "\n".join(out + ["", "", f"def program({', '.join(params)}):"] + driver
                      + ["", "", "CHUNKS = ["] + table + ["]"])

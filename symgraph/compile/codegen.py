@@ -7,12 +7,17 @@ reads it:
     Array   a NumPy array held in a name
     View    another Ref seen through an axis map (dimshuffle, rebroadcast):
             consumers index the base directly, so no view object exists
-Lowerings (lowering.py, lower_indexing.py) are registered per op class with
-``@register(OpClass)``; each appends source lines to the CodeGen and returns
-one Ref per output.  Op fields enter the source only as literals.
+    ElemRef, DotRef (lowering.py)  an elementwise result or a matrix product
+            computed inside its one consumer (a reduction; an in-place update)
+Lowerings (lowering.py, lower_indexing.py, lower_map.py) are registered per op
+class with ``@register(OpClass)``; each appends source lines to the CodeGen and
+returns one Ref per output.  Op fields enter the source only as literals.
 
-A runtime failure raises with the text ``[node K]`` (K: the node's position in
-``Program.nodes``) so the caller can name the node and the user's line.
+Arrays know their lengths as source expressions (``arg0.shape[1]``), so equal
+lengths read the same and checks between them are left out; the remaining
+checks of a node become one ``if``.  A runtime failure raises with the text
+``[node K]`` (K: the node's position in ``Program.nodes``) so the caller can
+name the node and the user's line.
 """
 import contextlib
 import re
@@ -73,7 +78,7 @@ def literal(value, dtype):
         return "True" if bool(value) else "False"
     if np.dtype(dtype).kind == "f":
         v = float(value)
-        text = "np.nan" if v != v else ("np.inf" if v == np.inf else "-np.inf" if v == -np.inf else repr(v))
+        text = {np.inf: "np.inf", -np.inf: "-np.inf"}.get(v, repr(v)) if v == v else "np.nan"
         return cast(text, dtype)
     return cast(repr(int(value)), dtype)
 
@@ -485,7 +490,8 @@ def generate(fgraph, debug=False, inplace=True, parallel=False):
         "",
         "",
     ]
-    decorator = f"@njit(cache=True, nogil=True, error_model='numpy'{', parallel=True' if parallel else ''})"
+    options = "cache=True, nogil=True, error_model='numpy'" + (", parallel=True" if parallel else "")
+    decorator = f"@njit({options})"
     source = "\n".join(header) + chunked_source(decorator, params, cg.lines, protect_from,
                                                 cg.scalar_dtypes) + "\n"
     return Program(source=source, nodes=nodes, arg_inputs=n_in, const_args=cg.const_args,

@@ -34,8 +34,8 @@ def lower_map_rows(cg, node, refs):
             else:
                 row = cg.fresh("w")
                 cg.emit(f"{row} = {src}[{r}]")
-                cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root, buffer=arr.buffer,
-                                       layout="C" if arr.layout == "C" else "A")
+                cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root,
+                                       buffer=arr.buffer, layout="C" if arr.layout == "C" else "A")
         for inner, ref in zip(op.inner_inputs[k:], refs[k:]):
             cg.refs[inner] = ref
         for inner_node in toposort(list(op.inner_outputs)):

@@ -20,8 +20,8 @@ from .codegen import Array, Scalar, View, cast, literal, np_dtype, register, vie
 # NumPy semantics where Python's differ (NaN in max/min, floor of inf, ~ on bool).
 _SCALAR_RULES = {
     # | rather than or: no branch, so the loop stays vectorizable
-    ew.Maximum: lambda a, b, dt: f"({a} if (({a} >= {b}) | ({a} != {a})) else {b})" if _isf(dt) else None,
-    ew.Minimum: lambda a, b, dt: f"({a} if (({a} <= {b}) | ({a} != {a})) else {b})" if _isf(dt) else None,
+    ew.Maximum: lambda a, b, dt: _nan_select(a, b, ">=") if _isf(dt) else None,
+    ew.Minimum: lambda a, b, dt: _nan_select(a, b, "<=") if _isf(dt) else None,
     # exp and tanh that LLVM can vectorize (runtime.py): libm's are 5-10x slower
     ew.Exp: lambda a, dt: f"fexp(np.float64({a}))",
     ew.Expm1: lambda a, dt: f"fexpm1(np.float64({a}))",
@@ -32,6 +32,11 @@ _SCALAR_RULES = {
     ew.Ceil: lambda a, dt: f"np.ceil({a})",
     ew.Invert: lambda a, dt: f"(not {a})" if dt[0] == "bool" else None,
 }
+
+
+def _nan_select(a, b, cmp):
+    """max/min that passes NaN on, as NumPy's maximum/minimum do."""
+    return f"({a} if (({a} {cmp} {b}) | ({a} != {a})) else {b})"
 
 
 def _isf(dtypes):
@@ -160,7 +165,9 @@ def lower_elemwise(cg, node, refs):
     # read and written once); otherwise the product goes to a temporary first
     for d in lazy:
         d.emit_checks(cg)
-    form = linear_update(node, refs, refs.index(out), refs.index(lazy[0])) if len(lazy) == 1 else None
+    form = None
+    if len(lazy) == 1:
+        form = linear_update(node, refs, refs.index(out), refs.index(lazy[0]))
     if form is not None:
         # the target is an argument: C-contiguous (numba_cpu.py)
         a, b = (blas_operand(cg, r) for r in (lazy[0].a, lazy[0].b))
@@ -483,7 +490,8 @@ def lower_reshape(cg, node, refs):
     flat = cg.fresh("w")
     cg.emit(f"{flat} = np.ascontiguousarray({arr.name})")
     if n == 0:
-        cg.check(f"{flat}.size != 1", "ValueError", "cannot reshape an array into a scalar unless it has size 1")
+        cg.check(f"{flat}.size != 1", "ValueError",
+                 "cannot reshape an array into a scalar unless it has size 1")
         return [cg.assign(f"{flat}.reshape(-1)[0]", dtype)]
     name = cg.fresh("v")
     cg.emit(f"{name} = {flat}.reshape(({''.join(e + ', ' for e in entries)}))")
@@ -575,7 +583,8 @@ def lower_arange(cg, node, refs):
     cg.emit(f"{a} = {cast(start, calc)}", f"{b} = {cast(stop, calc)}", f"{s} = {cast(step, calc)}")
     cg.check(f"{s} == 0", "ValueError", "arange: step must not be zero")
     if calc == "int64":
-        cg.emit(f"{n} = ({b} - {a} + {s} - 1) // {s} if {s} > 0 else ({a} - {b} - {s} - 1) // (-{s})")
+        cg.emit(f"{n} = ({b} - {a} + {s} - 1) // {s} if {s} > 0 else "
+                f"({a} - {b} - {s} - 1) // (-{s})")
     else:
         cg.emit(f"{n} = np.int64(math.ceil(({b} - {a}) / {s}))")
     cg.emit(f"{n} = max({n}, 0)")

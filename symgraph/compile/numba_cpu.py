@@ -1,9 +1,13 @@
 """The Numba CPU backend (mode='numba', the default).
 
-The optimized graph becomes one generated Python function (codegen.py), which
-Numba compiles once, eagerly, for the function's input types; the machine code
-is cached on disk (cache.py).  The callable returned here passes the inputs,
-shared values and large constants to it, and turns its results into arrays.
+The optimized graph becomes one generated program (codegen.py; a few chunks
+when it is long, chunks.py), which Numba compiles once, when the function is
+made, for one signature: C-contiguous writeable arrays of the input types.
+The machine code is cached on disk (cache.py).  The callable returned here
+passes the inputs, shared values and large constants to the program and turns
+its results into arrays; an argument of another layout is copied to that
+signature rather than compiled for.  Programs with large compute-bound loops
+also get a parallel variant, compiled when first needed.
 
 When the compiled code fails (a shape that breaks the broadcast flags, an index
 out of range, ...), the reference backend re-runs the same inputs to find the
@@ -17,13 +21,12 @@ import warnings
 
 import numpy as np
 
+from ..graph import format_trace
 from . import cache, codegen
 from .codegen import generate
-from ..graph import format_trace
 from .errors import reraise_with_node
 
 log = logging.getLogger("symgraph.compile")
-
 
 
 def compile_numba(fgraph):
@@ -162,7 +165,9 @@ def make_thunk(fgraph, program, dispatcher=None):
         try:
             results = call(values)
         except Exception as exc:  # noqa: BLE001 - every failure gets its node named
-            if not (isinstance(exc, TypeError) and _conform(values, expected)):
+            # TypeError: no compiled signature for these arguments (AttributeError:
+            # not even arrays, under trust_input)
+            if not (isinstance(exc, (TypeError, AttributeError)) and _conform(values, expected)):
                 locate(exc, values)
                 raise
             # an argument was not a C-contiguous writeable array: it is now

@@ -8,9 +8,7 @@ allocates a large array; Numba's allocator does not, and filling a fresh
 """
 import math
 
-import numpy as np
 from llvmlite import ir
-from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -40,7 +38,8 @@ def advise_huge(typingctx, array):
         large = builder.icmp_signed(">=", size, ir.Constant(i64, HUGE_BYTES))
         fnty = ir.FunctionType(ir.IntType(32), [ir.IntType(8).as_pointer(), i64, ir.IntType(32)])
         madvise = cgutils.get_or_insert_function(builder.module, fnty, "madvise")
-        with builder.if_then(builder.and_(large, builder.icmp_signed(">=", length, ir.Constant(i64, _PAGE)))):
+        whole_pages = builder.icmp_signed(">=", length, ir.Constant(i64, _PAGE))
+        with builder.if_then(builder.and_(large, whole_pages)):
             builder.call(madvise, [builder.inttoptr(start, ir.IntType(8).as_pointer()), length,
                                    ir.Constant(ir.IntType(32), _MADV_HUGEPAGE)])
         return context.get_dummy_value()
@@ -202,66 +201,104 @@ def matvec(typingctx, a, x, out, alpha, beta, transpose):
 
 # --------------------------------------------------------------------- fast exp
 # Numba calls libm's exp and tanh one element at a time (3 ns and 8 ns here);
-# NumPy's own loops are SIMD (0.6 ns).  These versions are plain arithmetic, so
-# LLVM vectorizes the loops that use them; they stay within 1 ulp (argument
-# reduction x = k ln2 + r, |r| <= ln2/2, and a degree-13 Taylor polynomial,
-# whose remainder is below 2e-16 there).
-
-@intrinsic
-def _pow2(typingctx, k):
-    """2.0 ** k for an integer k in [-1022, 1023], built from its bits."""
-    if not isinstance(k, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        i64 = ir.IntType(64)
-        value = context.cast(builder, args[0], signature.args[0], types.int64)
-        bits = builder.shl(builder.add(value, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
-        return builder.bitcast(bits, ir.DoubleType())
-
-    return types.float64(k), codegen
-
+# NumPy's own loops are SIMD (0.6 ns).  These are plain arithmetic, emitted as
+# LLVM IR into the caller, so LLVM vectorizes the loops that use them, and
+# nothing extra is compiled.  They stay within about 1 ulp: the argument is
+# reduced to x = k ln2 + r, |r| <= ln2/2, where a degree-13 Taylor polynomial
+# is off by less than 2e-16, and 2 ** k comes from the bits of a double.
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01    # ln 2 split so that k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
+_TAYLOR = [1.0 / math.factorial(n) for n in range(1, 14)]
 
 
-@njit(cache=True, error_model="numpy")
-def expm1_parts(x):
-    """(a, b, q): exp(x) = (1 + q) * a * b with a, b powers of two; x within [-746, 710].
-    Two factors, applied one after the other: 2 ** k itself may overflow or
-    underflow where exp(x) does not."""
-    k = np.floor(x * _LOG2E + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    q = r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
-        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
-            1 / 479001600 + r * (1 / 6227020800)))))))))))))
-    ki = np.int64(k)
-    half = ki >> 1
-    return _pow2(half), _pow2(ki - half), q
+class _Float:
+    """Double-precision arithmetic on an IR builder, written like Python."""
+
+    def __init__(self, builder):
+        self.b = builder
+        self.double = ir.DoubleType()
+
+    def c(self, value):
+        return ir.Constant(self.double, value)
+
+    def call(self, name, *args):
+        fn = self.b.module.declare_intrinsic(name, [self.double])
+        return self.b.call(fn, list(args))
+
+    def clamp(self, x, lo, hi):
+        b = self.b
+        x = b.select(b.fcmp_ordered("<", x, self.c(lo)), self.c(lo), x)
+        return b.select(b.fcmp_ordered(">", x, self.c(hi)), self.c(hi), x)
+
+    def nan_through(self, x, value):
+        """``value``, or x itself when x is NaN."""
+        return self.b.select(self.b.fcmp_unordered("uno", x, x), x, value)
+
+    def pow2(self, k):
+        """2.0 ** k for an i64 k in [-1022, 1023]."""
+        i64 = ir.IntType(64)
+        bits = self.b.shl(self.b.add(k, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return self.b.bitcast(bits, self.double)
+
+    def expm1_parts(self, x):
+        """(a, b, q): exp(x) = (1 + q) * a * b for x in [-746, 710].  Two powers of
+        two, applied one after the other: 2 ** k alone may overflow or underflow
+        where exp(x) does not."""
+        b = self.b
+        k = self.call("llvm.floor", b.fadd(b.fmul(x, self.c(_LOG2E)), self.c(0.5)))
+        r = b.fsub(b.fsub(x, b.fmul(k, self.c(_LN2_HI))), b.fmul(k, self.c(_LN2_LO)))
+        q = self.c(_TAYLOR[-1])
+        for coef in reversed(_TAYLOR[:-1]):          # Horner: r (1 + r (1/2 + r (...)))
+            q = b.fadd(self.c(coef), b.fmul(r, q))
+        q = b.fmul(r, q)
+        ki = b.fptosi(k, ir.IntType(64))
+        half = b.ashr(ki, ir.Constant(ir.IntType(64), 1))
+        return self.pow2(half), self.pow2(b.sub(ki, half)), q
+
+    def scale(self, v, a, bb):
+        return self.b.fmul(self.b.fmul(v, a), bb)
 
 
-@njit(cache=True, error_model="numpy")
-def exp(x):
-    a, b, q = expm1_parts(min(max(x, -746.0), 710.0))
-    return ((1.0 + q) * a) * b if x == x else x
+def _unary(body):
+    """An intrinsic of one float64 argument computed by ``body(_Float, x)``."""
+    def typer(typingctx, x):
+        if not isinstance(x, types.Float):
+            return None
+
+        def codegen(context, builder, signature, args):
+            value = context.cast(builder, args[0], signature.args[0], types.float64)
+            return body(_Float(builder), value)
+        return types.float64(x), codegen
+    typer.__name__ = body.__name__
+    return intrinsic(typer)
 
 
-@njit(cache=True, error_model="numpy")
-def expm1(x):
-    y = min(max(x, -746.0), 710.0)
-    a, b, q = expm1_parts(y)
-    s = a * b
-    # q s + (s - 1) is exact near 0; for large x, where s overflows, exp(x) - 1 = exp(x)
-    small = (q * a) * b + (s - 1.0)
-    large = ((1.0 + q) * a) * b
-    return (small if y < 700.0 else large) if x == x else x
+@_unary
+def exp(f, x):
+    a, b, q = f.expm1_parts(f.clamp(x, -746.0, 710.0))
+    return f.nan_through(x, f.scale(f.b.fadd(f.c(1.0), q), a, b))
 
 
-@njit(cache=True, error_model="numpy")
-def tanh(x):
-    a, b, q = expm1_parts(-2.0 * min(abs(x), 40.0))
-    e = (q * a) * b + (a * b - 1.0)     # expm1(-2|x|): exact near 0, where tanh(x) ~ x
-    t = math.copysign(-e / (2.0 + e), x)
-    return t if x == x else x
+@_unary
+def expm1(f, x):
+    y = f.clamp(x, -746.0, 710.0)
+    a, b, q = f.expm1_parts(y)
+    bld = f.b
+    # q s + (s - 1) is exact near 0; for large x, where s overflows, expm1 = exp
+    small = bld.fadd(f.scale(q, a, b), bld.fsub(bld.fmul(a, b), f.c(1.0)))
+    large = f.scale(bld.fadd(f.c(1.0), q), a, b)
+    return f.nan_through(x, bld.select(bld.fcmp_ordered("<", y, f.c(700.0)), small, large))
+
+
+@_unary
+def tanh(f, x):
+    bld = f.b
+    m = f.clamp(f.call("llvm.fabs", x), 0.0, 40.0)
+    a, b, q = f.expm1_parts(bld.fmul(f.c(-2.0), m))
+    e = bld.fadd(f.scale(q, a, b), bld.fsub(bld.fmul(a, b), f.c(1.0)))   # expm1(-2|x|)
+    t = bld.fdiv(bld.fsub(f.c(0.0), e), bld.fadd(f.c(2.0), e))
+    copysign = bld.module.declare_intrinsic("llvm.copysign", [f.double],
+                                            ir.FunctionType(f.double, [f.double, f.double]))
+    return f.nan_through(x, bld.call(copysign, [t, x]))
