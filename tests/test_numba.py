@@ -353,3 +353,12 @@ def test_large_programs_run_in_chunks(monkeypatch, dtype, rng):
     f = compare_numba_and_py([x, k], [z, y[::-1]], [rng.random(6).astype(dtype), np.array(3)],
                              updates=[(w, T.cast(w - 0.1 * T.grad(z, w) + w * y, dtype))], calls=2)
     assert f._thunk.program.source.count("def chunk") > 2
+
+
+def test_error_in_a_fused_loop_names_the_users_line():
+    x, y = T.dmatrices("x", "y")
+    z = T.exp(x) * 2 + y  # the line the error must name
+    f = sg.function([x, y], z, mode="numba")
+    assert any("fused" in str(n.op) for n in f.graph.toposort())
+    with pytest.raises(ValueError, match=r"z = T.exp\(x\) \* 2 \+ y"):
+        f(np.ones((2, 3)), np.ones((3, 2)))

@@ -118,6 +118,8 @@ class FusionPass:
             fused = Fused(len(leaves), steps)(*[rewriter.mapped(v) for v in leaves])
             if fused.type != node.outputs[0].type:
                 return None
+            # errors in the fused loop point at the user's line of its last op
+            fused.owner.trace = node.trace
             if stats is not None:
                 stats["fusion"] += 1
             return fused
