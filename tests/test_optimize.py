@@ -6,6 +6,7 @@ equal before and after on inputs drawn by hypothesis.  Then the issue's
 examples, numerical stability, the MLP gradient's node count, fusion, SymPy,
 merge, the engine's type keeping and the optimizer modes.
 """
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -511,3 +512,20 @@ def test_a_failing_rule_is_skipped_with_a_warning():
     with pytest.warns(RuntimeWarning, match="broken"):
         (out,) = RewritePass("test", [FnRule(ew.Exp, broken)]).run([T.exp(x)])
     assert out.owner.op == ew.Exp()
+
+
+def test_sympy_results_are_reused_from_disk_by_a_new_process(tmp_path):
+    # a warm start must not pay for SymPy again: the second process finds the
+    # cluster's verdict in compiledir and does not even import sympy
+    import subprocess
+    import sys
+    script = (
+        "import sys, symgraph as sg, symgraph.tensor as T\n"
+        "a = T.dvector('a')\n"
+        "sg.optimize(T.exp(a) * T.sin(a) + T.exp(a) * a)\n"
+        "print('sympy' in sys.modules)\n")
+    env = dict(os.environ, SYMGRAPH_FLAGS=f"compiledir={tmp_path}")
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                           text=True, check=True).stdout.split()[-1] for _ in range(2)]
+    assert (tmp_path / "sympy_clusters.json").exists()
+    assert runs == ["True", "False"]

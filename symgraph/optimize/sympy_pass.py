@@ -15,6 +15,10 @@ the pass does nothing) and so is the pass as a whole.
 SymPy works over the reals: like ``x/x -> 1``, a result may be finite where
 the original gave nan or inf (``sqrt(x)**2 -> x`` for x < 0).
 """
+import functools
+import hashlib
+import json
+import os
 import signal
 import threading
 import time
@@ -206,10 +210,7 @@ class SympyPass:
     def run(self, outputs, stats=None):
         if not config.sympy_simplify:
             return outputs
-        try:
-            import sympy
-        except ImportError:
-            return outputs
+        sympy = _LazySympy()
         start = time.perf_counter()
         replacements = {}
         for root, members in find_groups(outputs, _member, copyable=lambda node: False).items():
@@ -223,11 +224,14 @@ class SympyPass:
             if any(k == ("v", False) for k in keys):
                 continue   # an input of another dtype: a new order could convert it elsewhere
             key = (steps, keys, dtype)
-            if key not in _cache:
+            if key not in _cache and not _disk_lookup(key, sympy):
+                if sympy.module is None:
+                    continue
                 result = _time_limited(SECONDS_PER_CLUSTER, lambda: _simplify(sympy, steps, keys))
                 if result is _NOT_RUN:
                     continue
                 _cache[key] = result
+                _disk_store(key, result, sympy)
             if _cache[key] is not None:
                 replacements[root] = (_cache[key], leaves)
         if not replacements:
@@ -251,3 +255,61 @@ class SympyPass:
 
         return self.rewrite_pass.run(outputs, stats, hook=hook)
 
+
+
+class _LazySympy:
+    """SymPy, imported only when a cluster is in neither cache (its import is a
+    good part of a warm start)."""
+
+    def __getattr__(self, name):
+        if self.module is None:
+            raise ImportError("sympy is not installed")
+        return getattr(self.module, name)
+
+    @functools.cached_property
+    def module(self):
+        try:
+            import sympy
+        except ImportError:
+            return None
+        return sympy
+
+
+# Results also live on disk (in config.compiledir), so that a new process that
+# compiles a model compiled before does not run SymPy again.
+_disk = None
+
+
+def _disk_path():
+    return os.path.join(config.compiledir, "sympy_clusters.json")
+
+
+def _disk_key(key):
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def _disk_lookup(key, sympy):
+    global _disk
+    if _disk is None:
+        try:
+            with open(_disk_path()) as f:
+                _disk = json.load(f)
+        except (OSError, ValueError):
+            _disk = {}
+    text = _disk.get(_disk_key(key), False)
+    if text is False or (text is not None and sympy.module is None):
+        return False
+    _cache[key] = None if text is None else sympy.sympify(text)
+    return True
+
+
+def _disk_store(key, result, sympy):
+    _disk[_disk_key(key)] = None if result is None else sympy.srepr(result)
+    try:
+        os.makedirs(config.compiledir, exist_ok=True)
+        tmp = f"{_disk_path()}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(_disk, f)
+        os.replace(tmp, _disk_path())   # atomic: a concurrent process never reads half a file
+    except OSError:
+        pass   # a read-only cache folder only costs time
