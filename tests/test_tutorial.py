@@ -1,9 +1,15 @@
 """The Theano tutorial's examples, unchanged but for the imports."""
+import pathlib
+import sys
+
 import numpy as np
 
 import symgraph as theano
 import symgraph.tensor as T
 from symgraph import In, function, shared
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
+import logistic_regression  # noqa: E402  (the README's demo, tested as written)
 
 
 def test_adding_two_scalars():
@@ -192,19 +198,8 @@ def test_logistic_regression_example_script():
     # examples/logistic_regression.py's model (T.nnet.sigmoid, binary_crossentropy, int targets)
     rng = np.random.RandomState(42)
     N, feats = 100, 50
-    D = (rng.randn(N, feats), rng.randint(size=N, low=0, high=2).astype("int32"))
-    x = T.dmatrix("x")
-    y = T.ivector("y")
-    w = theano.shared(rng.randn(feats) * 0.01, name="w")
-    b = theano.shared(0.0, name="b")
-    p_1 = T.nnet.sigmoid(T.dot(x, w) + b)
-    prediction = p_1 > 0.5
-    xent = T.nnet.binary_crossentropy(p_1, y)
-    cost = xent.mean() + 0.01 * (w ** 2).sum()
-    gw, gb = T.grad(cost, [w, b])
-    train = theano.function([x, y], [prediction, xent.mean()],
-                            updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)], name="train")
-    predict = theano.function([x], prediction, name="predict")
+    D = logistic_regression.make_data(rng, N, feats)
+    train, predict, w, b = logistic_regression.build(rng, feats)
     errors = [float(train(D[0], D[1])[1]) for _ in range(100)]
     assert errors[-1] < 0.8 * errors[0]
     assert (predict(D[0]) == D[1]).mean() > 0.8
