@@ -32,7 +32,10 @@ from .engine import adapt
 from .fusion import find_groups, steps_and_leaves
 from .values import constant_array, scalar_constant
 
-MIN_OPS, MAX_OPS = 3, 40
+# A 3-op cluster would have to become a single op to count; the rewrite rules
+# already catch those (x*y/y, exp(log(x))...), so SymPy, whose import alone
+# costs ~0.2 s of a cold start, is not consulted below 4.
+MIN_OPS, MAX_OPS = 4, 40
 SECONDS_PER_CLUSTER = 0.5
 SECONDS_PER_PASS = 3.0
 
