@@ -339,6 +339,19 @@ def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
     np.testing.assert_allclose(got[0], np.tanh(big) * 2)
 
 
+def test_sigmoid_and_softplus_of_both_signs_share_one_exp():
+    # the logistic-regression cost and its gradient use softplus/sigmoid of z and -z
+    z = T.dvector("z")
+    outs = [T.nnet.softplus(z) - 2 * T.nnet.softplus(-z),
+            T.nnet.sigmoid(z) * 3 + T.nnet.sigmoid(-z)]
+    extremes = np.array([-800.0, -40.0, -1.5, -0.0, 0.0, 1e-300, 2.0, 40.0, 800.0,
+                         np.inf, -np.inf, np.nan])
+    f = compare_numba_and_py([z], outs, [extremes])
+    source = f._thunk.program.source
+    assert source.count("fexp(") == 2, source      # one per output loop, not one per use
+    assert source.count("log1p(") == 1, source
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_large_programs_run_in_chunks(monkeypatch, dtype, rng):
     # chunks.py splits long programs; scalars and arrays flow between the chunks

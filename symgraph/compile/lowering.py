@@ -26,8 +26,6 @@ _SCALAR_RULES = {
     ew.Exp: lambda a, dt: f"fexp(np.float64({a}))",
     ew.Expm1: lambda a, dt: f"fexpm1(np.float64({a}))",
     ew.Tanh: lambda a, dt: f"ftanh(np.float64({a}))",
-    ew.Sigmoid: lambda a, dt: f"(1.0 / (1.0 + fexp(-np.float64({a}))))",
-    ew.Softplus: lambda a, dt: f"(max({a}, 0.0) + math.log1p(fexp(-abs(np.float64({a})))))",
     ew.Floor: lambda a, dt: f"np.floor({a})",
     ew.Ceil: lambda a, dt: f"np.ceil({a})",
     ew.Invert: lambda a, dt: f"(not {a})" if dt[0] == "bool" else None,
@@ -43,13 +41,38 @@ def _isf(dtypes):
     return any(np.dtype(d).kind == "f" for d in dtypes)
 
 
-def scalar_lines(cg, op, args, in_dtypes, out_dtype):
+def _logistic(cg, op, a, shared):
+    """sigmoid and softplus through t = exp(-|x|), which x and -x share: in one
+    fused loop body (a cost and its gradient use both signs) t, and softplus's
+    log1p(t), are computed once.  Both forms are the stable ones (no overflow
+    of exp for either sign)."""
+    base = shared["neg"].get(a, a)
+    lines = []
+
+    def term(kind, make):
+        if (kind, base) not in shared["terms"]:
+            name = cg.fresh("t")
+            lines.append(f"{name} = {make()}")
+            shared["terms"][kind, base] = name
+        return shared["terms"][kind, base]
+
+    t = term("exp", lambda: f"fexp(-abs(np.float64({base})))")
+    if isinstance(op, ew.Sigmoid):
+        return lines, f"((1.0 if {a} >= 0 else {t}) / (1.0 + {t}))"
+    return lines, f"(max({a}, 0.0) + {term('log1p', lambda: f'math.log1p({t})')})"
+
+
+def scalar_lines(cg, op, args, in_dtypes, out_dtype, shared=None):
     """(statements, expression) of ``op`` on scalar expressions ``args``.
 
     The expression is not cast to ``out_dtype``: stores into arrays (and
     ``cg.assign``) convert.  Intermediate steps of a Fused op are cast to their
     dtype, unless all is float64 (Numba's own result type then), so narrow
     types wrap and round as in NumPy."""
+    if shared is None:
+        shared = {"neg": {}, "terms": {}}   # what the steps of one loop body share
+    if isinstance(op, (ew.Sigmoid, ew.Softplus)):
+        return _logistic(cg, op, args[0], shared)
     if not isinstance(op, Fused):
         rule = _SCALAR_RULES.get(type(op))
         expr = rule(*args, list(in_dtypes)) if rule else None
@@ -58,7 +81,8 @@ def scalar_lines(cg, op, args, in_dtypes, out_dtype):
     for k, (step, refs) in enumerate(op.steps):
         step_in = [dtypes[r] for r in refs]
         step_out = step.output_dtype(step_in)
-        sub_lines, expr = scalar_lines(cg, step, [names[r] for r in refs], step_in, step_out)
+        sub_lines, expr = scalar_lines(cg, step, [names[r] for r in refs], step_in, step_out,
+                                       shared)
         lines += sub_lines
         if k == len(op.steps) - 1:
             return lines, expr
@@ -66,6 +90,8 @@ def scalar_lines(cg, op, args, in_dtypes, out_dtype):
             expr = cast(expr, step_out)
         name = cg.fresh("f")
         lines.append(f"{name} = {expr}")
+        if isinstance(step, ew.Neg):
+            shared["neg"][name] = names[refs[0]]
         names.append(name)
         dtypes.append(step_out)
     raise ValueError("a fused op without steps")
