@@ -231,6 +231,8 @@ def report(rows, columns, notes, meta):
     print(f"{meta['machine']}; symgraph mode={meta['mode']}; rounds={meta['rounds']}"
           f"{'; threads=%d' % meta['threads'] if meta['threads'] else ''}"
           f"{'; QUICK sizes' if meta['quick'] else ''}")
+    if meta.get("blas"):
+        print(f"BLAS: {meta['blas']}")
     if meta["other_cpu_share"] is not None:
         print(f"Other processes used {100 * meta['other_cpu_share']:.0f}% of the CPUs during "
               "the run (above a few %, expect noisy timings).")
@@ -276,6 +278,29 @@ def versions():
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def blas_setup():
+    """The BLAS kernels in use and what chose them: a BLAS-bound row depends on
+    them more than on anything symgraph does (an AVX-512 CPU running OpenBLAS's
+    Haswell kernels is ~2x slower per core on W4's products than XLA)."""
+    parts = []
+    try:
+        from threadpoolctl import threadpool_info
+        parts += sorted({f"{i['internal_api']} {i.get('version')} {i.get('architecture')} kernels"
+                         for i in threadpool_info() if i.get("user_api") == "blas"})
+    except ImportError:
+        pass
+    parts += [f"{k}={v} set in the environment" for k, v in sorted(os.environ.items())
+              if k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                       "MKL_NUM_THREADS")]
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+        parts.append("CPU has AVX-512" if "avx512f" in flags else "CPU has no AVX-512")
+    except OSError:
+        pass
+    return "; ".join(parts)
 
 
 def main(argv=None):
@@ -331,7 +356,7 @@ def main(argv=None):
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"), "versions": versions(), "mode": args.mode,
             "rounds": args.rounds, "quick": args.quick, "threads": args.threads,
             "other_cpu_share": other,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "blas": blas_setup()}
     report(rows, columns, notes, meta)
     if cold:
         w5_detail(cold, columns)
