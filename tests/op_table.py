@@ -433,6 +433,20 @@ row("T.tensordot axes=[[0], [1]]", "T.tensordot", lambda a, b: T.tensordot(a, b,
     dtypes=NUMERIC, differentiable=True)
 row("T.tensordot axes=0", "T.tensordot", lambda a, b: T.tensordot(a, b, axes=0),
     lambda a, b: np.tensordot(a, b, axes=0), ["real", "real"], [[(2, 3), (4,)]], differentiable=True)
+# the bad shapes pair lengths (3, 4) with (4, 3): equal products, so only the
+# per-axis check catches them
+row("T.tensordot axes=[[1, 2], [1, 0]]", "T.tensordot",
+    lambda a, b: T.tensordot(a, b, axes=[[1, 2], [1, 0]]),
+    lambda a, b: np.tensordot(a, b, axes=[[1, 2], [1, 0]]), ["real", "real"],
+    [[(2, 3, 4), (4, 3, 5)], [(2, 1, 4), (4, 1, 5)]], dtypes=NUMERIC, differentiable=True,
+    bad_shapes=((2, 3, 4), (3, 4, 5)))
+
+
+# ----------------------------------------------------------------- runtime checks
+row("T.check_and_raise", "T.check_and_raise",
+    lambda x: T.check_and_raise(x, x.shape[0] > 1, message="x needs two rows at least"),
+    lambda x: x, ["real"], [[(3, 4)], [(2,)]], dtypes=NUMERIC + ("bool",), differentiable=True,
+    bad_shapes=((1, 4),))
 
 
 # ----------------------------------------------------------------- indexing

@@ -375,3 +375,28 @@ def test_error_in_a_fused_loop_names_the_users_line():
     assert any("fused" in str(n.op) for n in f.graph.toposort())
     with pytest.raises(ValueError, match=r"z = T.exp\(x\) \* 2 \+ y"):
         f(np.ones((2, 3)), np.ones((3, 2)))
+
+
+def test_a_failing_check_is_one_compiled_branch_naming_its_node():
+    x = T.dmatrix("x")
+    y = T.check_and_raise(x, x.shape[0] > 1, message="x needs two rows")
+    f = compare_numba_and_py([x], y * 2, [np.ones((2, 3))])
+    source = f._thunk.program.source
+    k = next(k for k, n in enumerate(f._thunk.program.nodes) if str(n.op) == "check_and_raise")
+    assert f"[node {k}] check_and_raise: x needs two rows" in source, source
+    with pytest.raises(ValueError, match=r"x needs two rows(.|\n)*y = T.check_and_raise"):
+        f(np.ones((1, 3)))
+
+
+def test_a_checked_shared_value_is_not_updated_in_place_before_it_is_returned(rng):
+    # the check returns its input itself: the returned value is W before the update
+    W = sg.shared(rng.random((3, 3)), name="W")
+    x = T.dvector("x")
+    before = W.get_value()
+    f = sg.function([x], T.check_and_raise(W, x.shape[0] > 0), updates=[(W, W + 1)],
+                    mode="numba")
+    np.testing.assert_array_equal(f(np.ones(2)), before)
+    np.testing.assert_array_equal(W.get_value(), before + 1)
+    with pytest.raises(ValueError, match="a runtime check failed"):
+        f(np.ones(0))
+    np.testing.assert_array_equal(W.get_value(), before + 1)   # a failing call updates nothing

@@ -206,3 +206,60 @@ BUILD_ERRORS = [
 def test_build_errors(build, error):
     with pytest.raises(error):
         build()
+
+
+# Runtime checks (T.check_and_raise) and the tensordot axis checks built from them, in both
+# backends: the error names the line that built the check.
+@pytest.mark.parametrize("mode", ["python", "numba"])
+def test_tensordot_with_mismatched_paired_axes_raises(mode):
+    a, b = T.dtensor3("a"), T.dtensor3("b")
+    out = T.tensordot(a, b, axes=[[1, 2], [1, 0]])   # the line the error must name
+    f = sg.function([a, b], out, mode=mode)
+    good = np.arange(60.0).reshape(4, 3, 5)
+    av = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_allclose(f(av, good), np.tensordot(av, good, axes=[[1, 2], [1, 0]]))
+    # lengths (3, 4) against (4, 3): the products agree, NumPy says shape-mismatch for sum
+    bad = np.arange(60.0).reshape(3, 4, 5)
+    with pytest.raises(ValueError, match="shape-mismatch for sum"):
+        np.tensordot(av, bad, axes=[[1, 2], [1, 0]])
+    with pytest.raises(ValueError) as info:
+        f(av, bad)
+    message = str(info.value)
+    assert "tensordot: shape-mismatch for sum: axis 1 of a and axis 1 of b" in message, message
+    assert "out = T.tensordot(a, b, axes=[[1, 2], [1, 0]])" in message, message
+    assert "test_ops.py" in message, message
+    assert getattr(info.value, "node", None) is not None
+
+
+@pytest.mark.parametrize("mode", ["python", "numba"])
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_tensordot_gradient_with_mismatched_paired_axes_raises(mode, wrt):
+    # each gradient is computed from the other operand: both carry the checks
+    a, b = T.dtensor3("a"), T.dtensor3("b")
+    g = T.grad(T.tensordot(a, b, axes=[[1, 2], [1, 0]]).sum(), [a, b][wrt])
+    f = sg.function([a, b], g, mode=mode)
+    with pytest.raises(ValueError, match="axis 1 of a and axis 1 of b"):
+        f(np.ones((2, 3, 4)), np.ones((3, 4, 5)))
+
+
+@pytest.mark.parametrize("mode", ["python", "numba"])
+def test_check_and_raise_passes_the_value_or_raises_its_message(mode):
+    x = T.dmatrix("x")
+    k = T.lscalar("k")
+    y = T.check_and_raise(x * 2, x.shape[0] > 1, k, message="two rows and k")  # the user line
+    f = sg.function([x, k], y, mode=mode)
+    np.testing.assert_array_equal(f(np.ones((2, 3)), 5), np.full((2, 3), 2.0))
+    for args in [(np.ones((1, 3)), 5), (np.ones((2, 3)), 0)]:
+        with pytest.raises(ValueError, match="two rows and k") as info:
+            f(*args)
+        assert 'message="two rows and k")  # the user line' in str(info.value), str(info.value)
+
+
+def test_check_and_raise_refuses_float_or_non_scalar_conditions():
+    x = T.dvector("x")
+    with pytest.raises(TypeError, match="bool or integer scalar"):
+        T.check_and_raise(x, x.sum())
+    with pytest.raises(TypeError, match="bool or integer scalar"):
+        T.check_and_raise(x, x > 0)
+    with pytest.raises(ValueError, match="at least one condition"):
+        T.check_and_raise(x)

@@ -86,6 +86,9 @@ ROWS = [
     Row("compose_dimshuffles", lambda: x.dimshuffle(1, "x", 0).dimshuffle(2, 1, 0), "dimshuffle{0,x,1}(x)"),
     Row("shape_of_input", lambda: T.cast(T.exp(x).shape[1], "float64") * x,
         "(cast{float64}(x.shape[1]) * x)"),
+    Row("drop_passed_checks", lambda: T.check_and_raise(x, True, T.eq(2, 2)), "x"),
+    Row("drop_passed_checks", lambda: T.check_and_raise(x, 1, x.shape[0] > 1),
+        "check_and_raise(x, x.shape[0] > 1)"),
     Row("canonical_sum", lambda: x + y - y + 2 + 3, "([[5.0]] + x)"),
     Row("canonical_sum", lambda: x + x - y, "(([[2.0]] * x) - y)"),
     Row("canonical_sum", lambda: -(x - y), "(y - x)"),
@@ -223,6 +226,23 @@ def test_constant_subexpression_folds():
     assert count_ops([out], ew.Exp) == 0
     f = sg.function([x], out, mode="python")
     np.testing.assert_allclose(f(np.ones((2, 2))), 1 + np.exp(2.0))
+
+
+@pytest.mark.parametrize("mode", ["python", "numba"])
+def test_a_check_that_fails_on_constants_stays_and_raises_at_run_time(mode):
+    # as PyTensor: no error while compiling; the call raises, naming the user's line
+    for value in (y, T.constant(np.ones((2, 2)))):   # constant folding must not drop it
+        out = T.check_and_raise(value, T.constant(2) > 3, message="never true") * y
+        f = sg.function([y], out, mode=mode)
+        with pytest.raises(ValueError, match=r"never true(.|\n)*test_optimize.py"):
+            f(np.ones((2, 2)))
+
+
+def test_a_check_stays_out_of_fused_loops():
+    checked = T.check_and_raise(T.exp(x) + 1, x.shape[0] > 1)
+    out = sg.optimize(T.tanh(checked) * 2)
+    kinds = [type(n.op).__name__ for n in toposort([out])]
+    assert kinds.count("CheckAndRaise") == 1 and kinds.count("Fused") == 2, kinds
 
 
 def test_equal_constants_merge():

@@ -81,6 +81,18 @@ dot [id E]
 """
 
 
+def test_debugprint_check_and_raise():
+    x = T.dvector("x")
+    assert sg.debugprint(T.check_and_raise(x, x.shape[0] > 1), file="str") == """\
+check_and_raise [id A]
+ ├─ x [id B]
+ └─ gt [id C]
+    ├─ shape_i{0} [id D]
+    │  └─ x [id B]
+    └─ 1 [id E]
+"""
+
+
 @dataclass(frozen=True)
 class SplitHalves(Op):
     """A two-output op, to check the .0/.1 suffixes."""
@@ -182,6 +194,7 @@ PP_CASES = [
     (T.set_subtensor(x[0], v), "set_subtensor(x[0], v)"),
     (x.shape[0], "x.shape[0]"),
     (x.shape, "x.shape"),
+    (T.check_and_raise(x + y, x.shape[0] > 1), "check_and_raise(x + y, x.shape[0] > 1)"),
     (x.sum(axis=0), "sum{axis=[0]}(x)"),
     (T.maximum(x, -y), "maximum(x, -y)"),
     (x.dimshuffle(1, "x", 0), "dimshuffle{1,x,0}(x)"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..graph import Constant
 from ..ops.blas import Dot
+from ..ops.check import CheckAndRaise
 from ..ops.elemwise import Elemwise
 from ..ops.indexing import Subtensor
 from ..ops.shape import DimShuffle, Rebroadcast, Reshape
@@ -38,7 +39,7 @@ def roots(var, memo=None):
         found = frozenset() if isinstance(var, Constant) else frozenset([var])
     else:
         op = var.owner.op
-        is_view = isinstance(op, (DimShuffle, Rebroadcast, Reshape)) or \
+        is_view = isinstance(op, (DimShuffle, Rebroadcast, Reshape, CheckAndRaise)) or \
             (isinstance(op, Subtensor) and not op.advanced)
         found = roots(var.owner.inputs[0], memo) if is_view else frozenset()
     memo[var] = found

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ops import elemwise as ew
 from ..ops.blas import Dot
+from ..ops.check import CheckAndRaise
 from ..ops.fused import Fused
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import All, Any, Argmax, Mean, Max, Min, Prod, Sum
@@ -461,6 +462,14 @@ def lower_rebroadcast(cg, node, refs):
             cg.check(f"{x.dim(k)} != 1", "ValueError",
                      f"axis {k} is flagged broadcastable here, so its length must be 1")
     return [x]
+
+
+@register(CheckAndRaise)
+def lower_check_and_raise(cg, node, refs):
+    x, *conditions = refs
+    for c in conditions:
+        cg.check(f"not {c.at([])}", "ValueError", node.op.message)
+    return [x]   # the value itself: nothing to copy
 
 
 @register(Shape)

@@ -1,3 +1,3 @@
 """Ops by family.  Each op is a frozen dataclass with make_node, perform and grad."""
-from . import base, blas, elemwise, indexing, nnet, reduce, shape  # noqa: F401
+from . import base, blas, check, elemwise, indexing, nnet, reduce, shape  # noqa: F401
 from .base import Op  # noqa: F401

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..ops import elemwise as ew
 from ..ops.base import Op
+from ..ops.check import CheckAndRaise
 from ..ops.indexing import IncSubtensor
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import Argmax, Reduce
@@ -53,6 +54,16 @@ def _cast_twice(out, x, mid):
     return cast_to(x, out.dtype) if np.can_cast(x.dtype, mid.dtype, "safe") else None
 
 
+def drop_passed_checks(out):
+    """Conditions that are constant True are left out; a check left with none is
+    its value.  A constant False one stays, to raise at run time on the user's line."""
+    x, *conditions = out.owner.inputs
+    left = [c for c in conditions if not scalar_value(c)]   # None: not known here
+    if len(left) == len(conditions):
+        return None
+    return CheckAndRaise(out.owner.op.message)(x, *left) if left else x
+
+
 CANONICAL = [
     Rule(mul(x, 1), x),                                  # x*1 -> x
     Rule(mul(x, 0), fill(x, 0)),                         # x*0 -> 0
@@ -76,6 +87,7 @@ CANONICAL = [
     FnRule((DimShuffle, Rebroadcast), fold, name="fold_view"),  # views of constants are constants
     FnRule(DimShuffle, canonical.compose_dimshuffles),   # (x.T).T -> x; two dimshuffles -> one
     FnRule(ShapeI, canonical.shape_of_input),            # shape_i(exp(x)) -> shape_i(x)
+    FnRule(CheckAndRaise, drop_passed_checks),           # check_and_raise(x, True) -> x
     FnRule((ew.Add, ew.Sub, ew.Neg), canonical.canonical_sum),
     FnRule((ew.Mul, ew.TrueDiv, ew.Neg), canonical.canonical_product),
 ]

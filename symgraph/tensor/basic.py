@@ -421,12 +421,31 @@ def tensordot(a, b, axes=2):
         raise ValueError("tensordot: both operands need the same number of axes to sum over")
     a_free = [i for i in range(a.ndim) if i not in a_axes]
     b_free = [i for i in range(b.ndim) if i not in b_axes]
-    a2 = reshape(dimshuffle(a, *(a_free + a_axes)),
+    checked_a, checked_b = a, b
+    if len(a_axes) > 1:
+        # the reshapes below compare only the products of the paired lengths ((3, 4)
+        # against (4, 3) passes), so each pair is checked; one pair is dot's inner
+        # dimension, which dot checks.  Both operands carry the checks: the values of
+        # a's gradient come from b and the output gradient (only its shape reads a),
+        # those of b's from a.
+        for i, j in zip(a_axes, b_axes):
+            check = ops.check.CheckAndRaise(f"tensordot: shape-mismatch for sum: axis {i} of a "
+                                            f"and axis {j} of b have different lengths")
+            same = eq(ShapeI(i)(a), ShapeI(j)(b))
+            checked_a, checked_b = check(checked_a, same), check(checked_b, same)
+    a2 = reshape(dimshuffle(checked_a, *(a_free + a_axes)),
                  [prod_of_shape(a, a_free), prod_of_shape(a, a_axes)])
-    b2 = reshape(dimshuffle(b, *(b_axes + b_free)),
+    b2 = reshape(dimshuffle(checked_b, *(b_axes + b_free)),
                  [prod_of_shape(b, b_axes), prod_of_shape(b, b_free)])
     out_shape = [ShapeI(i)(a) for i in a_free] + [ShapeI(i)(b) for i in b_free]
     return reshape(ops.blas.dot(a2, b2), out_shape) if out_shape else reshape(ops.blas.dot(a2, b2), [])
+
+
+# ----------------------------------------------------------------- runtime checks
+def check_and_raise(x, *conditions, message="a runtime check failed"):
+    """``x`` unchanged, after checking at run time that every condition (a bool or
+    integer scalar) holds; ValueError(message) otherwise (Theano's Assert)."""
+    return ops.check.CheckAndRaise(message)(x, *conditions)
 
 
 # ----------------------------------------------------------------- indexing
