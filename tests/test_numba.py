@@ -134,20 +134,39 @@ def test_weight_update_is_written_in_place(rng):
     lambda W, g: W - 0.1 * g * W,            # not linear in g: elementwise
 ])
 def test_inplace_matrix_product_updates(layout, form, rng):
-    # W <- f(W, dot(a, b.T)) is one BLAS call into W's buffer where f is linear
-    start = rng.random((5, 7))
-    inputs = [rng.random((5, 3)), rng.random((7, 3))]
+    _check_inplace_product_update(form, rng, layout, (5, 7), lambda a, b: T.dot(a, b.T),
+                                  [T.dmatrix("a"), T.dmatrix("b")],
+                                  [rng.random((5, 3)), rng.random((7, 3))])
+
+
+@pytest.mark.parametrize("inner", [3, 0])
+@pytest.mark.parametrize("form", [
+    lambda w, g: w - 0.1 * g,
+    lambda w, g: 0.9 * w - g / 4,            # weight decay: gemv skips beta when inner is 0
+])
+def test_inplace_matrix_vector_product_updates(form, inner, rng):
+    # logistic regression's w <- w - lr * dot(X.T, e): one gemv writing into w
+    f = _check_inplace_product_update(form, rng, "C", (7,), lambda X, e: T.dot(X.T, e),
+                                      [T.dmatrix("X"), T.dvector("e")],
+                                      [rng.random((inner, 7)), rng.random(inner)])
+    update = f._thunk.program.source.split("\n    # node")[-1]
+    assert "matvec(" in update and "np.empty" not in update and "np.zeros" not in update, update
+
+
+def _check_inplace_product_update(form, rng, layout, shape, product, variables, inputs):
+    start = rng.random(shape)
     results = {}
     for mode in ("python", "numba"):
-        value = {"C": start.copy(), "F": np.asfortranarray(start),
-                 "strided": np.repeat(start, 2, axis=1)[:, ::2]}[layout]
+        value = {"C": lambda: start.copy(), "F": lambda: np.asfortranarray(start),
+                 "strided": lambda: np.repeat(start, 2, axis=1)[:, ::2]}[layout]()
         W = sg.shared(value, name="W", borrow=True)
-        a, b = T.dmatrix("a"), T.dmatrix("b")
-        f = sg.function([a, b], T.sum(W), updates=[(W, form(W, T.dot(a, b.T)))], mode=mode)
+        f = sg.function(variables, T.sum(W), updates=[(W, form(W, product(*variables)))],
+                        mode=mode)
         outs = [f(*inputs), f(*inputs)]
         results[mode] = outs + [W.get_value()]
     for got, ref in zip(results["numba"], results["python"]):
         assert_same(np.asarray(got), np.asarray(ref), 1e-12)
+    return f
 
 
 def test_a_failed_call_leaves_shared_variables_unchanged(rng):

@@ -9,7 +9,8 @@ Such nodes run last, after every other node, and all their shape checks run
 before their first write, so a call that fails changes no shared value.
 
 A matrix product feeding only E (``W - lr * dot(e, x.T)``, the weight
-gradient) is folded into E's loop, so each weight is read and written once.
+gradient; ``w - lr * dot(X.T, e)`` for a vector) is folded into E's loop, so
+each weight is read and written once.
 ``fgraph.update_pairs`` (set by Function) lists (output index, input index)
 for every update.
 """
@@ -51,7 +52,8 @@ def _absorbable(fgraph, var, consumer):
     if node is None or not isinstance(node.op, Dot):
         return False
     a, b = node.inputs
-    return (a.ndim == 2 and b.ndim == 2 and var.dtype.startswith("float")
+    # matrix @ matrix (gemm) or a matrix-vector product (gemv); not vector . vector
+    return (a.ndim + b.ndim >= 3 and var.dtype.startswith("float")
             and fgraph.clients.get(var, []) == [(consumer, consumer.inputs.index(var))]
             and consumer.inputs.count(var) == 1)
 

@@ -197,8 +197,19 @@ def lower_elemwise(cg, node, refs):
         form = linear_update(node, refs, refs.index(out), refs.index(lazy[0]))
     if form is not None:
         # the target is an argument: C-contiguous (numba_cpu.py)
-        a, b = (blas_operand(cg, r) for r in (lazy[0].a, lazy[0].b))
-        cg.emit(f"matmul({a}, {b}, {out.name}, {form[1]}, {form[0]})")
+        d = lazy[0]
+        a, b = (blas_operand(cg, r) for r in (d.a, d.b))
+        beta, alpha = form
+        if d.ndim == 2:
+            cg.emit(f"matmul({a}, {b}, {out.name}, {alpha}, {beta})")
+            return [out]
+        mat, vec, trans = (a, b, "False") if d.a.ndim == 2 else (b, a, "True")
+        call = f"matvec({mat}, {vec}, {out.name}, {alpha}, {beta}, {trans})"
+        if beta == "1.0":
+            cg.emit(call)
+        else:   # gemv returns at once when the inner length is 0, without scaling by beta
+            cg.emit(f"if {d.a.dim(d.a.ndim - 1)} == 0:", f"    {out.name}[:] *= {beta}",
+                    "else:", f"    {call}")
         return [out]
     elemwise_loop(cg, node, [d.materialize(cg) if isinstance(d, DotRef) else d for d in refs],
                   dims, out)
@@ -216,14 +227,15 @@ def blas_operand(cg, ref):
 
 
 class DotRef(View):
-    """dot(A, B) of matrices that its one consumer computes itself (inplace.py)."""
+    """dot(A, B), a matrix or a matrix-vector product, that its one consumer
+    computes itself (inplace.py)."""
 
     def __init__(self, cg, a, b, dtype):
         self.a, self.b = a, b
-        self.dtype, self.ndim, self.root, self.buffer = str(dtype), 2, None, None
+        self.dtype, self.ndim, self.root, self.buffer = str(dtype), a.ndim + b.ndim - 2, None, None
 
     def dim(self, k):
-        return self.a.dim(0) if k == 0 else self.b.dim(1)
+        return self.a.dim(0) if k == 0 and self.a.ndim == 2 else self.b.dim(1)
 
     def at(self, idx):
         raise TypeError("a DotRef is materialized before it is read")
@@ -231,7 +243,7 @@ class DotRef(View):
     load = at
 
     def emit_checks(self, cg):
-        cg.check_same(self.a.dim(1), self.b.dim(0), "ValueError",
+        cg.check_same(self.a.dim(self.a.ndim - 1), self.b.dim(0), "ValueError",
                       "inner dimensions of dot do not match")
 
     def materialize(self, cg):
