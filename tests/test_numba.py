@@ -340,6 +340,36 @@ def test_trust_input_path(rng):
     np.testing.assert_allclose(w.get_value(), w0 - 0.03 * xv)
 
 
+def test_exactly_typed_calls_take_the_generated_fast_path(monkeypatch, rng):
+    from symgraph.compile.function import Function
+    checked = []
+    original = Function._checked_call
+    monkeypatch.setattr(Function, "_checked_call",
+                        lambda self, *a, **k: checked.append(len(a)) or original(self, *a, **k))
+    x = T.dvector("x")
+    b = sg.shared(np.zeros((1, 3)), name="b", broadcastable=(True, False))
+    w = sg.shared(rng.random(6), name="w")
+    cost = T.sum(w * x)
+    f = sg.function([x], [cost, b + 1.0], updates=[(w, w - 0.5 * T.grad(cost, w))], mode="numba")
+    xv = rng.random(6)
+    w0 = w.get_value()
+    c, out = f(xv)
+    assert checked == [], "an exactly typed call went through the checked path"
+    np.testing.assert_allclose(c, np.sum(w0 * xv))
+    np.testing.assert_allclose(w.get_value(), w0 - 0.5 * xv)
+    np.testing.assert_array_equal(out, np.ones((1, 3)))
+    # anything else takes the checked path, with the same results and errors
+    for args, kwargs in [((list(xv),), {}), ((), {"x": xv}), ((np.repeat(xv, 2)[::2],), {})]:
+        before = w.get_value()
+        c, _ = f(*args, **kwargs)
+        np.testing.assert_allclose(c, np.sum(before * xv))
+    assert len(checked) == 3
+    before = w.get_value()
+    with pytest.raises(ValueError, match="test_numba.py"):
+        f(rng.random(5))                  # w has 6 elements: names the line that built w * x
+    np.testing.assert_array_equal(w.get_value(), before)
+
+
 def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
     import inspect
 

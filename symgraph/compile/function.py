@@ -167,6 +167,48 @@ class Function:
         self._exact = [(np.dtype(i.variable.dtype), i.variable.ndim,
                         tuple(a for a, f in enumerate(i.variable.broadcastable) if f))
                        for i in self.inputs]
+        self._call = self._fast_path() or self._checked_call
+
+    def _fast_path(self):
+        """The common call (positional arrays of exactly the input types) as one
+        generated function: a few comparisons, the compiled program, the updates.
+        Anything else, a failing call included, goes through _checked_call.  It
+        halves the overhead of a small call (W0 in docs/benchmarks.md)."""
+        parts = getattr(self._thunk, "fast", None)
+        if parts is None or not self._owns_results:
+            return None
+        program, consts, finish = parts
+        names = {"nd": np.ndarray, "checked": self._checked_call, "program": program,
+                 "finish": finish}
+        args = [f"a{k}" for k in range(len(self.inputs))]
+        tests = []
+        for k, (dtype, ndim, flagged) in enumerate(self._exact):
+            names[f"d{k}"] = dtype
+            tests.append(f"type(a{k}) is nd and a{k}.dtype is d{k} and a{k}.ndim == {ndim}")
+            tests += [f"a{k}.shape[{axis}] == 1" for axis in flagged]
+        names.update((f"c{k}", c) for k, c in enumerate(self._containers))
+        names.update((f"k{j}", c) for j, c in enumerate(consts))
+        values = args + [f"c{k}.value" for k in range(len(self._containers))]
+        lines = ["def fast(*args, **kwargs):",
+                 f"    if kwargs or len(args) != {len(args)}:",
+                 "        return checked(*args, **kwargs)"]
+        if args:
+            lines.append(f"    {''.join(a + ', ' for a in args)}= args")
+        if tests:
+            lines += [f"    if not ({' and '.join(tests)}):", "        return checked(*args)"]
+        lines += [f"    v = [{', '.join(values)}]",
+                  "    try:",
+                  f"        r = program({', '.join(values + [f'k{j}' for j in range(len(consts))])})",
+                  "    except Exception:",
+                  "        return checked(*args)   # converts the arguments, or names the node",
+                  "    out = finish(r, v)"]
+        # only now, with everything computed, may shared values change
+        lines += [f"    c{slot}.value = out[{self.n_outputs + j}]"
+                  for j, slot in enumerate(self._update_slots)]
+        lines.append("    return out[0]" if self.single_output else
+                     f"    return out[:{self.n_outputs}]")
+        exec("\n".join(lines), names)
+        return names["fast"]
 
     @staticmethod
     def _default_updates(outs, explicit, no_default_updates):
@@ -234,6 +276,9 @@ class Function:
         return True
 
     def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def _checked_call(self, *args, **kwargs):
         if kwargs or not (self.trust_input or self._exact_types(args)):
             values = self._parse_args(args, kwargs)
         else:

@@ -180,6 +180,9 @@ def make_thunk(fgraph, program, dispatcher=None):
 
     run.key, run.path, run.program, run.dispatcher = key, path, program, dispatcher
     run.threaded = threaded
+    # the pieces of a call, for Function's generated fast path (not when a call
+    # may pick the parallel variant)
+    run.fast = (dispatcher, consts, finish) if loop_size is None else None
     # results never alias the arguments, shared values, constants or each other,
     # except an update written in place, which is its shared value (codegen.py)
     run.owns_results = True
