@@ -340,6 +340,31 @@ def test_trust_input_path(rng):
     np.testing.assert_allclose(w.get_value(), w0 - 0.03 * xv)
 
 
+@pytest.mark.parametrize("nonzero_rows", [0, 7, 300, 2048])
+def test_skinny_products_of_mostly_zero_rows(nonzero_rows, rng):
+    # W (small) @ x (long inner axis) with bag-of-words x: the loop that skips zero
+    # rows (runtime.skinny_matmul) below a quarter nonzero, BLAS above
+    from numba import njit
+
+    from symgraph.compile import runtime
+    x = np.zeros((2048, 5))
+    rows = np.sort(rng.choice(2048, nonzero_rows, replace=False))
+    x[rows] = rng.integers(1, 4, size=(nonzero_rows, 5))
+    W = rng.standard_normal((20, 2048))
+    a, b = T.dmatrix("a"), T.dmatrix("b")
+    compare_numba_and_py([a, b], [T.dot(a, b), T.dot(b.T, a.T)], [W, x])
+    skinny = njit(lambda a, b, out: runtime.skinny_matmul(a, b, out, 2.0, 0.0))
+    out = np.full((20, 5), np.nan)                 # beta = 0: what out held is ignored
+    assert skinny(W, x, out) == (nonzero_rows <= 2048 // 4)
+    if nonzero_rows <= 2048 // 4:
+        np.testing.assert_allclose(out, 2.0 * W[:, rows] @ x[rows], rtol=1e-12)
+        # as in reference BLAS, a nan or inf of W that meets only zeros of x is skipped
+        # (NumPy's OpenBLAS gives nan there): implementation-defined in BLAS
+        W[:, np.setdiff1d(np.arange(2048), rows)[0]] = np.nan
+        skinny(W, x, out)
+        assert np.isfinite(out).all()
+
+
 def test_exactly_typed_calls_take_the_generated_fast_path(monkeypatch, rng):
     from symgraph.compile.function import Function
     checked = []

@@ -485,7 +485,7 @@ def generate(fgraph, debug=False, inplace=True, parallel=False):
         "import math",
         "import numpy as np",
         "from numba import njit, prange",
-        "from symgraph.compile.runtime import advise_huge, matmul, matvec",
+        "from symgraph.compile.runtime import advise_huge, matmul, matvec, skinny_matmul",
         "from symgraph.compile.runtime import exp as fexp, expm1 as fexpm1, tanh as ftanh",
         "",
         "",

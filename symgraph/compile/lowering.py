@@ -645,6 +645,15 @@ def _is_length(expr):
 
 
 # ------------------------------------------------------------------ dot
+def _user_data(ref):
+    """Whether ``ref`` reads a function argument (or a constant) rather than a
+    parameter or a computed value: mostly-zero rows (bag-of-words, one-hot)
+    come from the data, so only products with such an operand get the
+    zero-skipping loop (runtime.skinny_matmul), which costs compile time."""
+    from ..shared import SharedVariable
+    return getattr(ref, "root", None) is not None and not isinstance(ref.root, SharedVariable)
+
+
 def dot_arrays(cg, a, b, dtype, check=True):
     """dot of two Refs (vectors or matrices) into a fresh Array or Scalar."""
     if np.dtype(dtype).kind == "f":
@@ -668,7 +677,11 @@ def dot_arrays(cg, a, b, dtype, check=True):
         an, bn = blas_operand(cg, a_arr), blas_operand(cg, b_arr)
         if a.ndim == 2 and b.ndim == 2:
             out = cg.alloc([a_arr.dim(0), b_arr.dim(1)], dtype)
-            cg.emit(f"matmul({an}, {bn}, {out.name}, 1.0, 0.0)")
+            call = f"matmul({an}, {bn}, {out.name}, 1.0, 0.0)"
+            if _user_data(b):
+                cg.emit(f"if not skinny_matmul({an}, {bn}, {out.name}, 1.0, 0.0):", f"    {call}")
+            else:
+                cg.emit(call)
             return out
         # matrix @ vector, or vector @ matrix as matrix.T @ vector; zeros because
         # BLAS leaves the result alone when the inner length is 0

@@ -1,5 +1,6 @@
-"""Helpers the generated programs import.  Intrinsics only: they are compiled
-into the caller, so a program stays one compiled function and caches whole.
+"""Helpers the generated programs import: intrinsics and a few small njit
+functions, all compiled into the caller (Numba links the latter into the
+program's library), so a program caches whole.
 
 Why huge pages: NumPy asks the kernel for transparent huge pages when it
 allocates a large array; Numba's allocator does not, and filling a fresh
@@ -8,7 +9,10 @@ allocates a large array; Numba's allocator does not, and filling a fresh
 """
 import math
 
+import numpy as np
+
 from llvmlite import ir
+from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -159,6 +163,59 @@ def matmul(typingctx, a, b, out, alpha, beta):
         return status
 
     return types.int32(a, b, out, alpha, beta), codegen
+
+
+# A product with a small result and a long inner dimension, such as an MLP's
+# first layer on bag-of-words input (W1: 20 x 14k, x: 14k x 5), is bound by
+# reading its operands, and BLAS first copies all of W1 into packed panels.
+# Bag-of-words and one-hot inputs are mostly zero rows; like reference BLAS,
+# which skips the zero entries of its second operand, this loop reads only the
+# columns of ``a`` that meet a nonzero row of ``b``.  It is used when at most a
+# quarter of b's rows are nonzero (found with an early exit, so a dense ``b``
+# costs a short scan before the BLAS call).
+SKINNY_RESULT = 256     # at most this many result elements
+SKINNY_INNER = 1024     # and at least this long an inner dimension
+
+
+@njit(cache=True, nogil=True)
+def _nonzero_rows(b, limit):
+    """(indices of the rows of b with a nonzero entry, True), or (_, False) when
+    there are more than ``limit``."""
+    rows = np.empty(limit, np.int64)
+    count = 0
+    for k in range(b.shape[0]):
+        for c in range(b.shape[1]):
+            if b[k, c] != 0:
+                if count == limit:
+                    return rows[:0], False
+                rows[count] = k
+                count += 1
+                break
+    return rows[:count], True
+
+
+@njit(cache=True, nogil=True)
+def skinny_matmul(a, b, out, alpha, beta):
+    """out = alpha * a @ b + beta * out when the product is skinny and b mostly
+    zero rows; False (nothing done) otherwise, for the caller to call BLAS."""
+    m, inner = a.shape
+    n = b.shape[1]
+    if m * n > SKINNY_RESULT or inner < SKINNY_INNER:
+        return False
+    rows, few = _nonzero_rows(b, inner // 4)
+    if not few:
+        return False
+    acc = np.zeros((m, n), out.dtype)
+    for k in rows:
+        for i in range(m):
+            v = a[i, k]
+            for c in range(n):
+                acc[i, c] += v * b[k, c]
+    for i in range(m):
+        for c in range(n):
+            # beta = 0 ignores what out held, NaN included, as BLAS does
+            out[i, c] = alpha * acc[i, c] + (beta * out[i, c] if beta != 0 else 0)
+    return True
 
 
 @intrinsic
