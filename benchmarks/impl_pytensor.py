@@ -20,12 +20,11 @@ import theano_style  # noqa: E402
 NOTE = (f"pytensor: blas__ldflags={pytensor.config.blas__ldflags!r}; "
         "pytensor-c = Mode(linker='cvm', optimizer='fast_run')")
 
-MODES = {"numba": lambda: "NUMBA",
-         "c": lambda: pytensor.compile.mode.Mode(linker="cvm", optimizer="fast_run")}
+MODES = {"numba": "NUMBA", "c": pytensor.compile.mode.Mode(linker="cvm", optimizer="fast_run")}
 
 
 def workloads(variant="numba"):
-    mode = MODES[variant]()
+    mode = MODES[variant]
 
     def shared(value, name, broadcastable=None):
         if broadcastable is None:
