@@ -323,6 +323,30 @@ def test_config_validation():
     assert "floatX" in repr(sg.config)
 
 
+def test_config_change_restores_and_monkeypatch_works(monkeypatch):
+    before = repr(sg.config)
+    with sg.config.change(optimizer="None", floatX="float32"):
+        assert sg.config.optimizer == "None" and T.vector().dtype == "float32"
+    assert repr(sg.config) == before
+    with pytest.raises(ValueError, match="optimizer"):
+        with sg.config.change(optimizer="fastest"):
+            pass
+    assert repr(sg.config) == before
+    # tools that save, set and restore attributes (pytest's monkeypatch, any version)
+    # see an ordinary settings object
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sg.config, "optimizer", "None")
+    mp.setattr(sg.config, "sympy_simplify", False)
+    assert sg.config.optimizer == "None" and sg.config.sympy_simplify is False
+    mp.undo()
+    assert repr(sg.config) == before
+    # deleting an option resets it to its default
+    with sg.config.change(optimizer="None"):
+        del sg.config.optimizer
+        assert sg.config.optimizer == "fast_run"
+    assert repr(sg.config) == before
+
+
 def test_config_mode_is_the_default_mode():
     old = sg.config.mode
     try:
@@ -331,3 +355,14 @@ def test_config_mode_is_the_default_mode():
         assert sg.function([x], x).mode == 'python'
     finally:
         sg.config.mode = old
+
+
+def test_shared_variable_among_inputs_is_a_clear_error():
+    W = sg.shared(np.zeros(3), name="W")
+    x = T.dvector("x")
+    with pytest.raises(TypeError, match=r"shared variable W .*implicit inputs.*must not be listed"):
+        sg.function([x, W], x + W)
+    with pytest.raises(TypeError, match="shared variable W"):
+        sg.function([sg.In(W)], W * 2)
+    with pytest.raises(TypeError, match="symbolic variables"):
+        sg.function([3], x)

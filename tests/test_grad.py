@@ -814,3 +814,47 @@ def test_no_warnings_from_plain_grads():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         T.grad(T.exp(x).sum(), x)
+
+
+# piecewise-constant and other non-differentiable rows of the op table (//, %, floor,
+# comparisons, casts, ...): grad gives what Theano gives, zeros where the function
+# is locally constant, checked against finite differences away from the jumps
+NONDIFF_CASES = [r for r in op_table.ROWS if not r.differentiable and "float64" in r.dtypes
+                 and r.wrt()] if TABLE_CASES else []
+
+
+@pytest.mark.parametrize("table_row", NONDIFF_CASES, ids=[r.name for r in NONDIFF_CASES])
+def test_non_differentiable_row_grad(table_row, rng):
+    inputs, out = table_row.graph("float64")
+    wrt = table_row.wrt()
+    cost = T.cast(out, "float64").sum()
+    grads = T.grad(cost, [inputs[i] for i in wrt], disconnected_inputs="ignore")
+    assert [g.type for g in grads] == [inputs[i].type for i in wrt]
+    values = table_row.make_inputs(rng, "float64")
+    got = compile_(inputs, grads)(*values)
+    f = compile_(inputs, cost, mode="python")
+    eps = 1e-3     # float32 casts round at 1e-7: a larger step keeps the difference exact enough
+    for g, i in zip(got, wrt):
+        for k in np.ndindex(np.shape(values[i])):
+            plus, minus = [list(values) for _ in range(2)]
+            plus[i], minus[i] = np.array(values[i], copy=True), np.array(values[i], copy=True)
+            plus[i][k] += eps
+            minus[i][k] -= eps
+            numeric = (f(*plus) - f(*minus)) / (2 * eps)
+            if abs(numeric) < 100:      # not across a jump (a jump of 1 gives 500)
+                assert abs(g[k] - numeric) < 1e-3, (k, g[k], numeric)
+
+
+def test_floor_division_cost_has_zero_gradients(rng):
+    # the classic contractive auto-encoder writes its penalty as T.sum(J ** 2) // n
+    x = T.dmatrix("x")
+    W = sg.shared(rng.normal(size=(3, 2)), name="W")
+    J = T.tanh(T.dot(x, W))
+    n = x.shape[0]
+    penalty = T.sum(J ** 2) // n
+    g = T.grad(penalty, W)
+    assert g.type == W.type
+    np.testing.assert_array_equal(compile_([x], g)(rng.normal(size=(4, 3))), np.zeros((3, 2)))
+    cost = T.mean(J) + penalty
+    np.testing.assert_allclose(compile_([x], T.grad(cost, W))(np.ones((4, 3))),
+                               compile_([x], T.grad(T.mean(J), W))(np.ones((4, 3))))

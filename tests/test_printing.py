@@ -114,10 +114,10 @@ add [id A]
     assert sg.pp(lo * hi) == "(splithalves.0(x) * splithalves.1(x))"
 
 
-def test_debugprint_function_marks_updates(monkeypatch):
-    monkeypatch.setattr(sg.config, "optimizer", "None")
+def test_debugprint_function_marks_updates():
     x, W1, b1, out = layer()
-    f = sg.function([x], out, updates=[(W1, W1 - out.sum())], mode="python")
+    with sg.config.change(optimizer="None"):
+        f = sg.function([x], out, updates=[(W1, W1 - out.sum())], mode="python")
     assert sg.debugprint(f, file="str") == LAYER + """\
 sub [id G]  <- update of W1
  ├─ W1 [id D]

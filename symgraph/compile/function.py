@@ -14,8 +14,16 @@ class In:
     """A function input with a default value and/or a keyword name (Theano's In)."""
 
     def __init__(self, variable, value=None, name=None, borrow=False, mutable=False):
-        if not isinstance(variable, Variable) or isinstance(variable, (Constant, SharedVariable)):
-            raise TypeError("In() takes a symbolic input variable")
+        if isinstance(variable, SharedVariable):
+            raise TypeError(
+                f"shared variable {variable!r} is listed among the inputs; shared variables are "
+                f"implicit inputs of every function that uses them and must not be listed: "
+                f"remove it from the inputs (use givens=[({variable!r}, other)] to replace it)")
+        if isinstance(variable, Constant):
+            raise TypeError(f"constant {variable!r} is listed among the inputs; a function's "
+                            f"inputs must be symbolic variables such as T.dmatrix('x')")
+        if not isinstance(variable, Variable):
+            raise TypeError(f"function inputs must be symbolic variables, got {variable!r}")
         self.variable = variable
         self.value = value
         self.has_default = value is not None

@@ -123,8 +123,12 @@ class Elemwise(Op):
         raise NotImplementedError(f"{self} has no gradient")
 
 
-def _zero_grads(inputs, out, g):
-    return [None] * len(inputs)
+def _zero_grads(*args):
+    """Integer-valued ops (//, comparisons, bit ops): piecewise constant, so the
+    gradient is zero for float inputs, as in Theano (not disconnected: a cost
+    written ``T.sum(J ** 2) // n`` still has a gradient, zeros)."""
+    *inputs, out, g = args
+    return [_T().zeros_like(x) for x in inputs]
 
 
 def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise):
