@@ -205,6 +205,14 @@ def _sign(x):
     return np.sign(x)
 
 
+def _extremum_grads(x, y, o, g):
+    # maximum/minimum: where x == y each input gets half (JAX's rule), so that
+    # maximum(x, x) has derivative 1; g * 0.5 keeps g's dtype (0.5 * bool is float64)
+    T = _T()
+    half = g * 0.5 * T.eq(x, y)
+    return [g * T.eq(o, x) - half, g * T.eq(o, y) - half]
+
+
 # name, NumPy function, scalar template, gradient, extra
 Add = elemwise("Add", np.add, None, lambda *a: [a[-1]] * (len(a) - 2), nin=None, symbol="+", base=NAry)
 Mul = elemwise("Mul", np.multiply, None, _mul_grad, nin=None, symbol="*", base=NAry)
@@ -219,10 +227,8 @@ Pow = elemwise("Pow", np.power, "({0} ** {1})",
                lambda x, y, o, g: [g * y * x ** (y - 1),
                                    g * _T().switch(_T().eq(x, 0), 0, o * _T().log(x))],
                nin=2, symbol="**")
-Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})",
-                   lambda x, y, o, g: [g * _T().eq(o, x), g * _T().eq(o, y)], nin=2)
-Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})",
-                   lambda x, y, o, g: [g * _T().eq(o, x), g * _T().eq(o, y)], nin=2)
+Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})", _extremum_grads, nin=2)
+Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})", _extremum_grads, nin=2)
 Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-")
 Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * _T().sgn(x)])
 Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o])

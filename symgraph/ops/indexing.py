@@ -176,6 +176,12 @@ class Subtensor(Op):
         return "advanced_subtensor" if self.advanced else "subtensor"
 
 
+def _may_repeat(index_vars):
+    """Only integer index arrays can name a position twice (slices, scalars and
+    boolean masks cannot)."""
+    return any(v.ndim > 0 and v.dtype != "bool" for v in index_vars)
+
+
 @dataclass(frozen=True)
 class IncSubtensor(Op):
     """A copy of x with x[index] set to (or incremented by) y.
@@ -216,9 +222,23 @@ class IncSubtensor(Op):
         g, T = grads[0], _T()
         gx = IncSubtensor(self.spec, True)(g, T.zeros_like(y), *idx) if self.set_instead_of_inc else g
         gy = Subtensor(self.spec)(g, *idx)
+        if self.set_instead_of_inc and _may_repeat(idx):
+            gy = gy * self._last_writes(gy, x, idx)
         gy = gy.sum(axis=list(range(gy.ndim - y.ndim))) if gy.ndim > y.ndim else gy
         return [gx if x.dtype.startswith("float") else None,
                 T.unbroadcast(gy, y) if y.dtype.startswith("float") else None] + [None] * len(idx)
+
+    def _last_writes(self, region, x, idx):
+        """True where an entry of the indexed region is the write the forward pass
+        keeps: a[[0, 0]] = [s0, s1] keeps s1, so only s1 gets a[0]'s gradient.
+        Asked of the set itself (each write stores its ordinal, the survivors are
+        read back), so it is whatever rule both backends follow."""
+        T = _T()
+        size = T.prod_of_shape(region, range(region.ndim))
+        ordinal = T.reshape(T.arange(size, dtype="int64"), T.shape(region))
+        kept = Subtensor(self.spec)(IncSubtensor(self.spec, True)(
+            T.zeros_like(x, dtype="int64"), ordinal, *idx), *idx)
+        return T.eq(kept, ordinal)
 
     def __str__(self):
         name = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"

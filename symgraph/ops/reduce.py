@@ -100,10 +100,14 @@ class Prod(Reduce):
 
 
 def _extremum_grad(self, inputs, outputs, grads):
-    # every position that attains the extremum gets the gradient (ties included)
+    # The positions that attain the extremum share the gradient evenly (JAX's
+    # rule): max(x[[0, 0]]) is x[0], so x[0] must get 1, not 2.  Where none
+    # matches (a NaN extremum) the count is kept at 1 so the gradient stays 0.
     (x,), T = inputs, _T()
     g = expand_reduced(grads[0], self.axis, x.ndim)
-    return [g * T.eq(x, expand_reduced(outputs[0], self.axis, x.ndim))]
+    hit = T.cast(T.eq(x, expand_reduced(outputs[0], self.axis, x.ndim)), g.dtype)
+    count = expand_reduced(Sum(self.axis)(hit), self.axis, x.ndim)
+    return [g * hit / T.maximum(count, 1)]
 
 
 @dataclass(frozen=True)
