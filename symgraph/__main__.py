@@ -1,8 +1,8 @@
-"""Command line: ``symgraph cache clear`` / ``symgraph cache info``
+"""Command line: ``symgraph cache [info]`` / ``symgraph cache clear``
 (also ``python -m symgraph ...``).  The folder is ``sg.config.compiledir``
-(SYMGRAPH_FLAGS="compiledir=..." sets it)."""
+(SYMGRAPH_FLAGS="compiledir=..." sets it); its size limit is
+``sg.config.cache_max_mb``."""
 import argparse
-import os
 import sys
 
 
@@ -10,23 +10,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="symgraph", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     cache_cmd = commands.add_parser("cache", help="the folder of compiled programs")
-    cache_cmd.add_argument("action", choices=["clear", "info"],
-                           help="clear: delete every compiled program; info: where and how many")
+    cache_cmd.add_argument("action", nargs="?", default="info", choices=["clear", "info"],
+                           help="clear: delete every compiled program; info (default): where, "
+                                "how many, how large")
     args = parser.parse_args(argv)
 
     from .compile import cache
     from .config import config
-    folder = os.path.abspath(os.path.expanduser(config.compiledir))
     if args.action == "clear":
+        folder = config.compiledir
         removed = cache.clear(folder)
-        print(f"removed {removed} files from {folder}")
+        print(f"removed {removed} files from {cache.info(folder)['folder']}")
         return 0
-    programs = [f for f in os.listdir(folder) if f.startswith("sg_") and f.endswith(".py")] \
-        if os.path.isdir(folder) else []
-    size = 0
-    for root, _, files in os.walk(folder) if os.path.isdir(folder) else []:
-        size += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-    print(f"{folder}: {len(programs)} programs, {size / 1e6:.1f} MB")
+    report = cache.info()
+    state = ("used" + ("" if report["writable"] else ", read-only")) if report["trusted"] else \
+        f"not used: {report['problem']}"
+    print(f"folder:   {report['folder']} ({state})")
+    print(f"numba:    {report['numba_folder']}")
+    print(f"programs: {report['entries']}, {report['bytes'] / 1e6:.1f} MB "
+          f"of {report['limit_mb']:g} MB (config.cache_max_mb; least recently used go first)")
     return 0
 
 

@@ -17,8 +17,7 @@ the original gave nan or inf (``sqrt(x)**2 -> x`` for x < 0).
 """
 import functools
 import hashlib
-import json
-import os
+import re
 import signal
 import threading
 import time
@@ -278,13 +277,13 @@ class _LazySympy:
         return sympy
 
 
-# Results also live on disk (in config.compiledir), so that a new process that
-# compiles a model compiled before does not run SymPy again.
+# Results also live on disk (in the cache folder), so that a new process that
+# compiles a model compiled before does not run SymPy again.  They are stored
+# as a tree of whitelisted heads, symbols and numbers, signed by the cache
+# (compile/cache.py) and rebuilt with SymPy's constructors: never evaluated.
+_DISK_FILE = "sympy_clusters.json"
 _disk = None
-
-
-def _disk_path():
-    return os.path.join(config.compiledir, "sympy_clusters.json")
+_FUNCTIONS = ("exp", "log", "sin", "cos")
 
 
 def _disk_key(key):
@@ -293,26 +292,80 @@ def _disk_key(key):
 
 def _disk_lookup(key, sympy):
     global _disk
+    from ..compile import cache   # late: the compile package imports the optimizer
     if _disk is None:
-        try:
-            with open(_disk_path()) as f:
-                _disk = json.load(f)
-        except (OSError, ValueError):
-            _disk = {}
-    text = _disk.get(_disk_key(key), False)
-    if text is False or (text is not None and sympy.module is None):
+        _disk = cache.load_signed(_DISK_FILE)
+    name = _disk_key(key)
+    if name not in _disk or (_disk[name] is not None and sympy.module is None):
         return False
-    _cache[key] = None if text is None else sympy.sympify(text)
+    try:
+        _cache[key] = None if _disk[name] is None else _from_tree(sympy, _disk[name])
+    except (TypeError, ValueError, RecursionError):
+        del _disk[name]     # signed by this cache yet not a tree: simplify again
+        return False
     return True
 
 
 def _disk_store(key, result, sympy):
-    _disk[_disk_key(key)] = None if result is None else sympy.srepr(result)
+    from ..compile import cache
     try:
-        os.makedirs(config.compiledir, exist_ok=True)
-        tmp = f"{_disk_path()}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(_disk, f)
-        os.replace(tmp, _disk_path())   # atomic: a concurrent process never reads half a file
-    except OSError:
-        pass   # a read-only cache folder only costs time
+        tree = None if result is None else _to_tree(sympy, result)
+    except _Unsupported:
+        tree = None    # to_graph could not build it either: same as no simplification
+    _disk[_disk_key(key)] = tree
+    cache.store_signed(_DISK_FILE, _disk_key(key), tree)
+
+
+def _to_tree(sympy, e):
+    """``e`` as JSON data: [head, args...] for the forms ``to_graph`` builds."""
+    if e.is_Symbol:
+        return ["Symbol", e.name]
+    if e.is_Integer:
+        return ["Integer", int(e)]
+    if e.is_Rational:
+        return ["Rational", int(e.p), int(e.q)]
+    if e.is_Float:
+        return ["Float", float(e)]     # to_graph reads float(e) only
+    head = "Add" if e.is_Add else "Mul" if e.is_Mul else "Pow" if e.is_Pow else \
+        next((n for n in _FUNCTIONS if e.func is getattr(sympy, n)), None)
+    if head is None:
+        raise _Unsupported(e)
+    return [head] + [_to_tree(sympy, a) for a in e.args]
+
+
+def _from_tree(sympy, tree):
+    """The expression of a tree from ``_to_tree``; ValueError for anything else."""
+    if not isinstance(tree, list) or not tree or not isinstance(tree[0], str):
+        raise ValueError(f"not an expression tree: {tree!r}")
+    head, args = tree[0], tree[1:]
+
+    def numbers(*kinds):
+        if len(args) != len(kinds) or not all(isinstance(a, k) and not isinstance(a, bool)
+                                              for a, k in zip(args, kinds)):
+            raise ValueError(f"bad {head}: {args!r}")
+        return args
+
+    if head == "Symbol":
+        if len(args) != 1 or not isinstance(args[0], str) or not re.fullmatch(r"v\d+", args[0]):
+            raise ValueError(f"bad symbol: {args!r}")
+        return sympy.Symbol(args[0], real=True)
+    if head == "Integer":
+        return sympy.Integer(numbers(int)[0])
+    if head == "Rational":
+        p, q = numbers(int, int)
+        if q == 0:
+            raise ValueError("zero denominator")
+        return sympy.Rational(p, q)
+    if head == "Float":
+        value = float(numbers((int, float))[0])
+        if not np.isfinite(value):
+            raise ValueError("not finite")
+        return sympy.Float(value)
+    parts = [_from_tree(sympy, a) for a in args]
+    if head in ("Add", "Mul") and len(parts) >= 2:
+        return getattr(sympy, head)(*parts, evaluate=False)
+    if head == "Pow" and len(parts) == 2:
+        return sympy.Pow(*parts, evaluate=False)
+    if head in _FUNCTIONS and len(parts) == 1:
+        return getattr(sympy, head)(parts[0], evaluate=False)
+    raise ValueError(f"unknown head {head!r}")
