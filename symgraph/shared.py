@@ -1,5 +1,8 @@
 """Shared variables: symbolic inputs with a value that persists between calls
 and that compiled functions may update."""
+import itertools
+import threading
+
 import numpy as np
 
 from .tensor.variable import TensorVariable
@@ -14,14 +17,19 @@ class SharedVariable(TensorVariable):
         self.default_update = None
 
     def get_value(self, borrow=False, return_internal_type=False):
-        value = self.container.value
-        return value if borrow else np.array(value, copy=True)
+        if borrow:
+            return self.container.value
+        # a function updating this variable in place may be running in another
+        # thread: its lock makes the copy show the value before or after that call
+        with self.container.lock:
+            return np.array(self.container.value, copy=True)
 
     def set_value(self, value, borrow=False):
         arr = self.type.filter(value, name=f"shared variable {self.name or ''}".strip())
         if arr is value and not borrow:
             arr = np.array(arr, copy=True)
-        self.container.value = arr
+        with self.container.lock:
+            self.container.value = arr
 
     @property
     def value(self):
@@ -36,12 +44,31 @@ class SharedVariable(TensorVariable):
         return self.name or "<shared>"
 
 
+_created = itertools.count()
+
+
 class _Container:
-    """Holds the current value; a function may swap in a backend-specific array."""
-    __slots__ = ("value",)
+    """Holds the current value; a function may swap in a backend-specific array.
+
+    ``lock`` is held by a call that updates shared variables, from reading their
+    values to writing the new ones, and by get_value/set_value.  A call takes the
+    locks of all its shared variables in ``order`` (creation order), so calls of
+    different functions that share variables cannot deadlock.  Reentrant, so that
+    a call made while holding it (the fallback of a fast call) does not hang.
+    """
+    __slots__ = ("value", "lock", "order")
 
     def __init__(self, value):
         self.value = value
+        self.lock = threading.RLock()
+        self.order = next(_created)
+
+    # pickled and deep-copied without its lock: a copy is a new variable
+    def __getstate__(self):
+        return self.value
+
+    def __setstate__(self, value):
+        self.__init__(value)
 
 
 def shared(value, name=None, borrow=False, broadcastable=None, strict=False, allow_downcast=None):

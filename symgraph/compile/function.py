@@ -8,6 +8,7 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs
 from ..shared import SharedVariable
+from .inplace import any_overlap
 
 
 class In:
@@ -167,6 +168,14 @@ class Function:
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
         self._containers = [v.container for v in self.shared]
+        # A call that updates shared variables holds the lock of every shared variable
+        # it uses, from reading their values to writing the new ones: such calls are
+        # serialised, no update is lost, and each sees all or none of another's
+        # updates.  Calls without updates take no lock (docs/guide.md, Threads).
+        self._locks = []
+        if self.update_targets:
+            unique = {id(c): c for c in self._containers}.values()
+            self._locks = [c.lock for c in sorted(unique, key=lambda c: c.order)]
         # a backend whose results are always fresh arrays (an in-place update
         # returning its own buffer) needs no aliasing checks after a call
         self._owns_results = getattr(self._thunk, "owns_results", False)
@@ -196,7 +205,8 @@ class Function:
             tests += [f"a{k}.shape[{axis}] == 1" for axis in flagged]
         names.update((f"c{k}", c) for k, c in enumerate(self._containers))
         names.update((f"k{j}", c) for j, c in enumerate(consts))
-        values = args + [f"c{k}.value" for k in range(len(self._containers))]
+        shared = [f"s{k}" for k in range(len(self._containers))]
+        values = args + shared
         lines = ["def fast(*args, **kwargs):",
                  f"    if kwargs or len(args) != {len(args)}:",
                  "        return checked(*args, **kwargs)"]
@@ -204,19 +214,63 @@ class Function:
             lines.append(f"    {''.join(a + ', ' for a in args)}= args")
         if tests:
             lines += [f"    if not ({' and '.join(tests)}):", "        return checked(*args)"]
-        lines += [f"    v = [{', '.join(values)}]",
-                  "    try:",
-                  f"        r = program({', '.join(values + [f'k{j}' for j in range(len(consts))])})",
-                  "    except Exception:",
-                  "        return checked(*args)   # converts the arguments, or names the node",
-                  "    out = finish(r, v)"]
+        body = [f"{s} = c{k}.value" for k, s in enumerate(shared)]
+        body.append(f"v = [{', '.join(values)}]")
+        body += self._alias_test(names, values, consts)
+        body += ["try:",
+                 f"    r = program({', '.join(values + [f'k{j}' for j in range(len(consts))])})",
+                 "except Exception:",
+                 "    return checked(*args)   # converts the arguments, or names the node",
+                 "out = finish(r, v)"]
         # only now, with everything computed, may shared values change
-        lines += [f"    c{slot}.value = out[{self.n_outputs + j}]"
-                  for j, slot in enumerate(self._update_slots)]
+        body += [f"c{slot}.value = out[{self.n_outputs + j}]"
+                 for j, slot in enumerate(self._update_slots)]
+        if self._locks:
+            # the locks of every shared variable used, in their global order (see _Container)
+            for k, lock in enumerate(self._locks):
+                names[f"acquire{k}"], names[f"release{k}"] = lock.acquire, lock.release
+            lines.append("    " + "; ".join(f"acquire{k}()" for k in range(len(self._locks))))
+            lines.append("    try:")
+            lines += ["        " + line for line in body]
+            lines.append("    finally:")
+            lines.append("        " + "; ".join(f"release{k}()" for k in
+                                               reversed(range(len(self._locks)))))
+        else:
+            lines += ["    " + line for line in body]
         lines.append("    return out[0]" if self.single_output else
                      f"    return out[:{self.n_outputs}]")
         exec("\n".join(lines), names)
         return names["fast"]
+
+    def _alias_test(self, names, values, consts):
+        """Lines sending a call whose in-place targets may share memory with another
+        value of the call to _checked_call, which copies such a target first
+        (inplace.dealias).  Cheap in the common case: arrays that own their memory
+        (``base`` None) and are distinct objects cannot overlap, so the bounds
+        check runs only when some array is a view (or wraps foreign memory)."""
+        targets = getattr(self._thunk, "inplace", ())
+        if not targets:
+            return []
+        types = [i.variable.type for i in self.inputs] + [v.type for v in self.shared]
+        slots = [k for k, t in enumerate(types) if t.ndim]
+        open_consts = getattr(self._thunk, "open_consts", range(len(consts)))
+        group = [values[k] for k in slots] + [f"k{j}" for j in open_consts]
+        mine = [values[t] for t in targets]
+        pairs = [(t, a) for t in mine for a in group
+                 if a != t and (a not in mine or mine.index(a) > mine.index(t))]
+        if not pairs:
+            return []   # no other array: nothing to share the targets' memory with
+        views = " or ".join(f"{a}.base is not None" for a in group)
+        if len(pairs) <= 4:
+            same = " or ".join(f"{t} is {a}" for t, a in pairs)
+            bounds = " or ".join(f"may({t}, {a})" for t, a in pairs)
+        else:
+            same = f"len({{{', '.join(f'id({a})' for a in group)}}}) != {len(group)}"
+            bounds = "overlap(v, targets, slots, consts)"
+            names.update(overlap=any_overlap, targets=tuple(targets), slots=tuple(slots),
+                         consts=tuple(consts[j] for j in open_consts))
+        names["may"] = np.may_share_memory
+        return [f"if ({views} or {same}) and ({bounds}):", "    return checked(*args)"]
 
     @staticmethod
     def _default_updates(outs, explicit, no_default_updates):
@@ -291,6 +345,18 @@ class Function:
             values = self._parse_args(args, kwargs)
         else:
             values = list(args)
+        if not self._locks:
+            return self._run(values)
+        locks = self._locks
+        for lock in locks:
+            lock.acquire()
+        try:
+            return self._run(values)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    def _run(self, values):
         containers = self._containers
         shared_values = [c.value for c in containers]
         results = self._thunk(values + shared_values)

@@ -16,6 +16,8 @@ for every update.
 """
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..graph import Constant
 from ..ops.blas import Dot
 from ..ops.check import CheckAndRaise
@@ -112,3 +114,51 @@ def plan_inplace(fgraph, nodes):
                     roots(u, memo) & written for u in v.owner.inputs):
                 plan.absorbed.add(v.owner)
     return plan
+
+
+# ------------------------------------------------------------------ at call time
+# The plan above proves that no *node* reads a target after it is written; it
+# cannot know the arrays of a call.  An argument, another shared value or a
+# constant may be the target's buffer or a view of it (``f(W.get_value(borrow=True))``,
+# two shared variables made from one array): the in-place loop, or the gemm/gemv
+# writing into the target, would then read values it already overwrote.  Such a
+# target is copied first, which makes the update out of place for that call.
+# 0-d values are read at the start of the program, before any write: never a hazard;
+# nor is a constant whose data only read-only arrays can see.
+
+def overlaps(values, target, slots, consts=()):
+    """True when the buffer of ``values[target]`` may be shared with ``values[k]``
+    for another k in ``slots`` (the positions of the arrays that are not 0-d) or
+    with one of ``consts``.  np.may_share_memory compares bounds: cheap, never
+    misses.  It is skipped for two arrays that own their memory (``base`` None):
+    those are one object or disjoint."""
+    w = values[target]
+    owner = w.base is None
+    for k in slots:
+        v = values[k]
+        if k != target and isinstance(v, np.ndarray) and (
+                v is w or not (owner and v.base is None) and np.may_share_memory(w, v)):
+            return True
+    return any(c is w or not (owner and c.base is None) and np.may_share_memory(w, c)
+               for c in consts)
+
+
+def reachable_for_writing(a):
+    """False when no writeable array can see the memory of ``a``: it belongs to a
+    read-only array (a Constant's data), whose views are read-only too."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.base is not None or a.flags.writeable
+
+
+def any_overlap(values, targets, slots, consts=()):
+    return any(overlaps(values, t, slots, consts) for t in targets)
+
+
+def dealias(values, targets, slots, consts=()):
+    """Replace, in ``values``, each in-place target that may share memory with
+    another value the program reads by a copy.  The copy is what the program
+    then updates and what the shared variable holds after the call."""
+    for t in targets:
+        if overlaps(values, t, slots, consts):
+            values[t] = np.array(values[t], copy=True)

@@ -16,6 +16,7 @@ inplace.py), so the shared variables are unchanged.
 """
 import logging
 import re
+import threading
 import time
 import warnings
 
@@ -25,6 +26,7 @@ from ..graph import format_trace
 from . import cache, codegen
 from .codegen import generate
 from .errors import reraise_with_node
+from .inplace import dealias, reachable_for_writing
 
 log = logging.getLogger("symgraph.compile")
 
@@ -60,9 +62,26 @@ def load_program(fgraph, program):
     """The callable of ``program``, compiled (from memory, the disk cache, or
     Numba): the dispatcher of its one function, or the Python function calling
     its chunks (chunks.py)."""
-    from numba.core.errors import NumbaError, NumbaPerformanceWarning
     key = cache.program_key(program.source, [v.type for v in fgraph.inputs],
                             [(c.dtype.str, c.ndim, c.flags.writeable) for c in program.const_args])
+    # threads compiling one graph at once: one compiles, the others wait and then
+    # reuse it (rather than seeing no overload yet, compiling, and finding
+    # compilation disabled by the first)
+    with _compile_lock(key):
+        return _load(fgraph, program, key)
+
+
+_compile_locks = {}
+_compile_locks_guard = threading.Lock()
+
+
+def _compile_lock(key):
+    with _compile_locks_guard:
+        return _compile_locks.setdefault(key, threading.Lock())
+
+
+def _load(fgraph, program, key):
+    from numba.core.errors import NumbaError, NumbaPerformanceWarning
     module, path = cache.load_module(key, program.source)
     sig = _signature(fgraph, program)
     plan = module.CHUNKS or [(module.program, None, None)]
@@ -161,7 +180,15 @@ def make_thunk(fgraph, program, dispatcher=None):
             target = threaded[0]
         return target(*values, *consts) if consts else target(*values)
 
+    targets = tuple(program.inplace)
+    slots = tuple(k for k, v in enumerate(fgraph.inputs) if v.ndim)
+    # the constants a target could share memory with
+    open_consts = tuple(j for j, c in enumerate(consts) if reachable_for_writing(c))
+    suspects = tuple(consts[j] for j in open_consts)
+
     def run(values):
+        if targets:
+            dealias(values, targets, slots, suspects)
         try:
             results = call(values)
         except Exception as exc:  # noqa: BLE001 - every failure gets its node named
@@ -183,6 +210,9 @@ def make_thunk(fgraph, program, dispatcher=None):
     # the pieces of a call, for Function's generated fast path (not when a call
     # may pick the parallel variant)
     run.fast = (dispatcher, consts, finish) if loop_size is None else None
+    # fgraph input positions whose buffer the program writes (inplace.py)
+    run.inplace = targets
+    run.open_consts = open_consts
     # results never alias the arguments, shared values, constants or each other,
     # except an update written in place, which is its shared value (codegen.py)
     run.owns_results = True
