@@ -284,10 +284,32 @@ class Function:
     @staticmethod
     def _check_givens(givens):
         from ..tensor.basic import as_tensor_variable
-        pairs = list(givens.items()) if isinstance(givens, dict) else list(givens)
+        hint = ("givens maps variables of the graph to their replacements, e.g. "
+                "givens={x: y * 2} or givens=[(x, y * 2)]")
+        if isinstance(givens, dict):
+            pairs = list(givens.items())
+        elif isinstance(givens, (list, tuple)):
+            pairs = list(givens)
+        else:
+            raise TypeError(f"givens must be a dict or a list of pairs, got "
+                            f"{type(givens).__name__}; {hint}")
         replace = {}
-        for old, new in pairs:
-            new = as_tensor_variable(new)
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"givens: {pair!r} is not a (variable, replacement) pair; {hint}")
+            old, new = pair
+            if isinstance(old, Constant) or not isinstance(old, Variable):
+                what = "a constant" if isinstance(old, Constant) else f"of type {type(old).__name__}"
+                raise TypeError(f"givens: the key {old!r} is {what}, not a symbolic variable; "
+                                f"only variables (T.dvector('x'), shared variables) can be "
+                                f"replaced. {hint}")
+            if old in replace:
+                raise ValueError(f"givens: {old!r} is given twice")
+            try:
+                new = as_tensor_variable(new)
+            except TypeError as exc:
+                raise TypeError(f"givens: the replacement for {old!r} must be a symbolic "
+                                f"variable or an array of numbers ({exc})") from None
             if new.type != old.type:
                 if new.dtype == old.dtype and new.ndim == old.ndim:
                     from ..tensor.basic import patternbroadcast

@@ -49,6 +49,22 @@ def roots(var, memo=None):
     return found
 
 
+def may_fail(op, dtypes):
+    """Whether an elementwise op (or a step of a fused one) can raise part-way
+    through its loop, per its ``may_fail`` (integers to a negative power)."""
+    steps = getattr(op, "steps", None)
+    if steps is None:
+        check = getattr(op, "may_fail", None)
+        return bool(check and check(dtypes))
+    values = list(dtypes)
+    for step, refs in steps:
+        step_in = [values[r] for r in refs]
+        if may_fail(step, step_in):
+            return True
+        values.append(step.output_dtype(step_in))
+    return False
+
+
 def _absorbable(fgraph, var, consumer):
     node = var.owner
     if node is None or not isinstance(node.op, Dot):
@@ -77,6 +93,8 @@ def plan_inplace(fgraph, nodes):
             continue
         if value.type != target.type or target not in node.inputs:
             continue
+        if may_fail(node.op, [v.dtype for v in node.inputs]):
+            continue   # it could stop half-way through writing the shared value
         if fgraph.clients.get(value, []) != [("output", out_pos)]:
             continue
         if out_roots.get(target, set()) - {out_pos}:

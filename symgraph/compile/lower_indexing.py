@@ -67,8 +67,10 @@ def slice_params(cg, length, parts):
                 f"        {name} = {lo}",
                 f"elif {name} > {hi}:",
                 f"    {name} = {hi}")
+    # for a negative step, (en - st + 1) // sp is (st - en - 1) // -sp without
+    # negating sp, which wraps for -2**63
     cg.emit(f"if {sp} < 0:",
-            f"    {n} = ({st} - {en} - 1) // (-{sp}) + 1 if {en} < {st} else 0",
+            f"    {n} = ({en} - {st} + 1) // {sp} + 1 if {en} < {st} else 0",
             "else:",
             f"    {n} = ({en} - {st} - 1) // {sp} + 1 if {st} < {en} else 0")
     return st, sp, n

@@ -6,14 +6,15 @@ import re
 
 import numpy as np
 
+from ..graph import Constant
 from ..ops import elemwise as ew
 from ..ops.blas import Dot
 from ..ops.check import CheckAndRaise
 from ..ops.fused import Fused
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import All, Any, Argmax, Mean, Max, Min, Prod, Sum
-from ..ops.shape import (Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcast, Reshape,
-                         Shape, ShapeI, constant_value)
+from ..ops.shape import (MAX_BYTES, Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcast,
+                         Reshape, Shape, ShapeI, constant_value)
 from .codegen import Array, Scalar, View, cast, literal, np_dtype, register, view
 
 # ------------------------------------------------------------------ scalar code
@@ -30,7 +31,24 @@ _SCALAR_RULES = {
     ew.Floor: lambda a, dt: f"np.floor({a})",
     ew.Ceil: lambda a, dt: f"np.ceil({a})",
     ew.Invert: lambda a, dt: f"(not {a})" if dt[0] == "bool" else None,
+    # NumPy's INT_MIN // -1 wraps to INT_MIN (Numba's gives 0); // 0 is 0 in both
+    ew.IntDiv: lambda a, b, dt: f"(-{a} if {b} == -1 else {a} // {b})"
+    if np.result_type(*dt).kind == "i" else None,
 }
+
+
+def _power(cg, op, a, b, in_dtypes, out_dtype):
+    """NumPy's power.  A float result is pow of both operands in that float type:
+    Numba's loop for an integer exponent raises ZeroDivisionError for 0.0 ** -1,
+    where NumPy gives inf.  Integers to a negative integer power raise ValueError,
+    as in NumPy (Numba returns 0)."""
+    if np.dtype(out_dtype).kind == "f":
+        a, b = (x if d == out_dtype else cast(x, out_dtype) for x, d in zip((a, b), in_dtypes))
+        return [], f"({a} ** {b})"
+    lines = []
+    if op.may_fail(in_dtypes):
+        lines = [f"if {b} < 0:", "    " + cg.fail("ValueError", ew.NEGATIVE_INT_POWER)]
+    return lines, f"({a} ** {b})"
 
 
 _FAST_FORM = re.compile(r"\bf(exp|expm1|tanh)\(")
@@ -85,6 +103,8 @@ def scalar_lines(cg, op, args, in_dtypes, out_dtype, shared=None):
         shared = {"neg": {}, "terms": {}}   # what the steps of one loop body share
     if isinstance(op, (ew.Sigmoid, ew.Softplus)):
         return _logistic(cg, op, args[0], shared)
+    if isinstance(op, ew.Pow):
+        return _power(cg, op, *args, list(in_dtypes), out_dtype)
     if not isinstance(op, Fused):
         rule = _SCALAR_RULES.get(type(op))
         expr = rule(*args, list(in_dtypes)) if rule else None
@@ -527,11 +547,44 @@ def shape_entries(cg, var, ref, n):
     return [ref.at([str(k)]) for k in range(n)]
 
 
+# a product of sizes above this many elements is refused before int64
+# arithmetic would wrap it ((2**62 + 1) * 4 is 4): no array is that large, and
+# below it the product is exact
+MAX_ELEMENTS = 2 ** 62
+
+
+def check_product(cg, sizes, message):
+    """Refuse sizes (non-negative, or -1) whose product could overflow int64.
+    The product is taken in floating point, which cannot wrap."""
+    if len(sizes) > 1:
+        product = " * ".join(f"abs(np.float64({d}))" for d in sizes)
+        cg.check(f"{product} > {float(MAX_ELEMENTS)!r}", "ValueError", message)
+
+
 @register(Reshape)
 def lower_reshape(cg, node, refs):
     x, shape_ref = refs
     n = node.op.ndim
-    entries = [f"np.int64({e})" for e in shape_entries(cg, node.inputs[1], shape_ref, n)]
+    shape_var = node.inputs[1]
+    if not isinstance(shape_var, Constant) and not isinstance(
+            shape_var.owner.op if shape_var.owner else None, MakeVector):
+        # a vector known only at run time: its length must be ndim before it is read
+        cg.check(f"{shape_ref.dim(0)} != {n}", "ValueError",
+                 f"the shape vector must have {n} entries (ndim={n})")
+        cg.flush_checks()
+    entries = []
+    for e in shape_entries(cg, shape_var, shape_ref, n):
+        d = cg.fresh("n")
+        cg.emit(f"{d} = np.int64({e})")
+        entries.append(d)
+    # NumPy's rules (Reshape.perform), checked before Numba's reshape, whose
+    # product of the sizes wraps around
+    for d in entries:
+        cg.check(f"{d} < -1", "ValueError", "sizes must be at least 0 (or -1 once)")
+    if n > 1:
+        cg.check(" + ".join(f"({d} == -1)" for d in entries) + " > 1", "ValueError",
+                 "can only specify one unknown dimension")
+    check_product(cg, entries, "cannot reshape the array into a shape this large")
     dtype = node.outputs[0].dtype
     if x.ndim == 0:
         dims = [cg.fresh("n") for _ in range(n)]
@@ -566,6 +619,8 @@ def lower_alloc(cg, node, refs):
         cg.emit(f"{d} = np.int64({s.at([])})")
         cg.check(f"{d} < 0", "ValueError", "negative dimensions are not allowed")
         dims.append(d)
+    # np.empty checks its own product; this says which node asked for it
+    check_product(cg, dims, "array is too big")
     out = cg.alloc(dims, out_var.dtype)
     lead = out_var.ndim - value.ndim
     steps = broadcast_steps(cg, value, node.inputs[0], dims[lead:])
@@ -602,6 +657,9 @@ def _copy_line(out, idx, value, vidx, steps, op="="):
 def lower_join(cg, node, refs):
     axis, out_var = node.op.axis, node.outputs[0]
     total = cg.fresh("n")
+    # arrays of size 0 may have huge lengths ((0, 2**62)): their sum could wrap
+    cg.check(" + ".join(f"np.float64({r.dim(axis)})" for r in refs) + f" > {float(MAX_ELEMENTS)!r}",
+             "ValueError", "array is too big")
     cg.emit(f"{total} = " + " + ".join(r.dim(axis) for r in refs))
     dims = [total if k == axis else refs[0].dim(k) for k in range(out_var.ndim)]
     for r in refs[1:]:
@@ -639,12 +697,25 @@ def lower_arange(cg, node, refs):
         return [out]
     a, b, s, n = cg.fresh("a"), cg.fresh("a"), cg.fresh("a"), cg.fresh("n")
     cg.emit(f"{a} = {cast(start, calc)}", f"{b} = {cast(stop, calc)}", f"{s} = {cast(step, calc)}")
-    cg.check(f"{s} == 0", "ValueError", "arange: step must not be zero")
+    cg.check(f"{s} == 0", "ValueError", "step must not be zero")
+    limit = MAX_BYTES // np.dtype(dtype).itemsize
     if calc == "int64":
-        cg.emit(f"{n} = ({b} - {a} + {s} - 1) // {s} if {s} > 0 else "
-                f"({a} - {b} - {s} - 1) // (-{s})")
+        # the length in uint64, exact: b - a can exceed int64 (-2**62 to 2**62)
+        u, one, span = cg.fresh("u"), "np.uint64(1)", cg.fresh("u")
+        cg.emit(f"{u} = np.uint64({s}) if {s} > 0 else np.uint64(0) - np.uint64({s})",
+                f"{span} = np.uint64({b}) - np.uint64({a}) if {s} > 0 else "
+                f"np.uint64({a}) - np.uint64({b})",
+                f"{span} = ({span} - {one}) // {u} + {one} if ({b} > {a}) == ({s} > 0) "
+                f"and {b} != {a} else np.uint64(0)")
+        cg.check(f"{span} > np.uint64({limit})", "ValueError", "Maximum allowed size exceeded")
+        cg.emit(f"{n} = np.int64({span})")
     else:
-        cg.emit(f"{n} = np.int64(math.ceil(({b} - {a}) / {s}))")
+        q = cg.fresh("q")
+        cg.emit(f"{q} = ({b} - {a}) / {s}")
+        # inf or nan: NumPy raises (an int conversion of either is undefined)
+        cg.check(f"not (-np.inf < {q} <= {float(limit)!r})", "ValueError",
+                 "cannot compute the length, or Maximum allowed size exceeded")
+        cg.emit(f"{n} = np.int64(math.ceil({q})) if {q} > 0 else 0")
     cg.emit(f"{n} = max({n}, 0)")
     out = cg.alloc([n], dtype)
     cg.loops([n], lambda idx: [f"{out.at(idx)} = {a} + {idx[0]} * {s}"])

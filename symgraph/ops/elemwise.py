@@ -227,6 +227,11 @@ Pow = elemwise("Pow", np.power, "({0} ** {1})",
                lambda x, y, o, g: [g * y * x ** (y - 1),
                                    g * _T().switch(_T().eq(x, 0), 0, o * _T().log(x))],
                nin=2, symbol="**")
+NEGATIVE_INT_POWER = "Integers to negative integer powers are not allowed."
+# integers to a negative integer power raise (NumPy's rule), element by element:
+# such a loop must not write into a shared variable in place (compile/inplace.py)
+Pow.may_fail = lambda self, dtypes: (np.dtype(self.output_dtype(dtypes)).kind in "iub"
+                                     and np.dtype(dtypes[1]).kind == "i")
 Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})", _extremum_grads, nin=2)
 Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})", _extremum_grads, nin=2)
 Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-")

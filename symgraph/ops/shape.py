@@ -1,4 +1,5 @@
 """Ops that move, make or measure axes: dimshuffle, shape, reshape, alloc, join, arange."""
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +135,18 @@ def shape_entries(shape_var, n):
     return [None] * n
 
 
+def check_reshape_sizes(sizes):
+    """NumPy's rules for a new shape, checked before NumPy sees it: sizes are at
+    least 0, and -1 (one unknown size) appears at most once.  (NumPy 2 takes any
+    negative size for -1; symgraph refuses them, so both backends agree.)"""
+    bad = [s for s in sizes if s < -1]
+    if bad:
+        raise ValueError(f"reshape: size {bad[0]} is negative; sizes must be at least 0, or -1 "
+                         f"once for a size computed from the others")
+    if list(sizes).count(-1) > 1:
+        raise ValueError("reshape: can only specify one unknown dimension (-1)")
+
+
 @dataclass(frozen=True)
 class Reshape(Op):
     ndim: int
@@ -141,11 +154,21 @@ class Reshape(Op):
     def make_node(self, x, shape):
         if shape.ndim != 1 or not shape.dtype.startswith(("int", "uint")):
             raise TypeError("reshape: the shape must be a vector of integers")
-        flags = tuple(v == 1 for v in shape_entries(shape, self.ndim))
+        entries = shape_entries(shape, self.ndim)
+        if len(entries) != self.ndim:
+            raise ValueError(f"reshape: the shape has {len(entries)} entries but ndim is "
+                             f"{self.ndim}; give one size per dimension of the result")
+        check_reshape_sizes([v for v in entries if v is not None])
+        flags = tuple(v == 1 for v in entries)
         return self.apply([x, shape], [TensorType(x.dtype, flags)])
 
     def perform(self, x, shape):
-        return np.reshape(x, tuple(int(s) for s in shape))
+        if len(shape) != self.ndim:
+            raise ValueError(f"reshape: the shape vector has {len(shape)} entries but this "
+                             f"reshape makes a {self.ndim}-d result (ndim={self.ndim})")
+        sizes = tuple(int(s) for s in shape)
+        check_reshape_sizes(sizes)
+        return np.reshape(x, sizes)
 
     def grad(self, inputs, outputs, grads):
         x, _ = inputs
@@ -171,7 +194,10 @@ class Alloc(Op):
         for s in shape:
             if s.ndim != 0 or not s.dtype.startswith(("int", "uint")):
                 raise TypeError("alloc: shape entries must be integer scalars")
-        flags = tuple(constant_value(s) == 1 for s in shape)
+        sizes = [constant_value(s) for s in shape]
+        if any(n is not None and n < 0 for n in sizes):
+            raise ValueError(f"alloc: negative dimensions are not allowed (sizes {sizes})")
+        flags = tuple(n == 1 for n in sizes)
         return self.apply([value, *shape], [TensorType(value.dtype, flags)])
 
     def perform(self, value, *shape):
@@ -220,6 +246,23 @@ class Join(Op):
         return f"join{{axis={self.axis}}}"
 
 
+ARANGE_ZERO_STEP = ("arange: step must not be zero (the range would never reach stop); "
+                    "pass a nonzero step")
+# no array may hold more bytes than this (NumPy's limit: its size in bytes is an intp)
+MAX_BYTES = 2 ** 63 - 1
+
+
+def _wrap(v):
+    """A Python integer as int64 arithmetic sees it (modulo 2**64)."""
+    return (v + 2 ** 63) % 2 ** 64 - 2 ** 63
+
+
+def _check_length(n, dtype):
+    if n * np.dtype(dtype).itemsize > MAX_BYTES:
+        raise ValueError(f"arange: the range has {n} elements, more than an array can hold "
+                         f"(Maximum allowed size exceeded); check start, stop and step")
+
+
 @dataclass(frozen=True)
 class ARange(Op):
     dtype: str = "int64"
@@ -228,9 +271,27 @@ class ARange(Op):
         for v in (start, stop, step):
             if v.ndim != 0:
                 raise TypeError("arange takes scalar start, stop and step")
+        if constant_value(step) == 0:
+            raise ValueError(ARANGE_ZERO_STEP)
         return self.apply([start, stop, step], [TensorType(self.dtype, (False,))])
 
     def perform(self, start, stop, step):
+        start, stop, step = (np.asarray(v).item() for v in (start, stop, step))
+        if step == 0:
+            raise ValueError(ARANGE_ZERO_STEP)
+        if all(isinstance(v, (int, bool)) for v in (start, stop, step)):
+            # exact, in Python integers: NumPy's length of arange(-2**62, 2**62)
+            # wraps around int64 and comes out empty
+            n = max(0, -((start - stop) // step))
+            _check_length(n, self.dtype)
+            with np.errstate(over="ignore"):   # wraps exactly as the compiled loop does
+                values = np.int64(_wrap(start)) + np.int64(_wrap(step)) * np.arange(n, dtype="int64")
+            return values.astype(self.dtype)
+        q = (stop - start) / step
+        if not math.isfinite(q):
+            raise ValueError(f"arange: cannot compute the length of arange({start}, {stop}, "
+                             f"{step}); start, stop and step must be finite")
+        _check_length(max(0, math.ceil(q)), self.dtype)
         return np.arange(start, stop, step, dtype=self.dtype)
 
     def grad(self, inputs, outputs, grads):

@@ -220,11 +220,29 @@ def prod_of_shape(x, axis):
     return result
 
 
+def _unknown_length(shape):
+    """A symbolic shape vector whose entries cannot be read off the graph."""
+    return (isinstance(shape, Variable) and shape.ndim == 1 and not isinstance(shape, Constant)
+            and not (shape.owner is not None and isinstance(shape.owner.op, (MakeVector, Shape))))
+
+
 def reshape(x, shape, ndim=None):
+    """``x`` with a new shape.  ``ndim`` is needed only when ``shape`` is a
+    symbolic vector of unknown length (Theano's rule); otherwise it must agree
+    with the number of sizes."""
     x = as_tensor_variable(x)
+    if _unknown_length(shape):
+        if ndim is None:
+            raise ValueError("reshape: the shape is a symbolic vector whose length is not known "
+                             "until run time; pass ndim= (its length)")
+        if not shape.dtype.startswith(("int", "uint")):
+            raise TypeError(f"reshape: the shape must be a vector of integers, got {shape.type}")
+        return Reshape(int(ndim))(x, cast(shape, "int64"))
     scalars = _shape_scalars(shape)
-    ndim = len(scalars) if ndim is None else ndim
-    return Reshape(ndim)(x, make_shape(scalars))
+    if ndim is not None and ndim != len(scalars):
+        raise ValueError(f"reshape: ndim={ndim} but the shape has {len(scalars)} sizes; ndim is "
+                         f"only needed for a symbolic shape vector: drop it, or give {ndim} sizes")
+    return Reshape(len(scalars))(x, make_shape(scalars))
 
 
 def flatten(x, ndim=1):
