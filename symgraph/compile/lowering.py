@@ -15,6 +15,7 @@ from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import All, Any, Argmax, Mean, Max, Min, Prod, Sum
 from ..ops.shape import (MAX_BYTES, Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcast,
                          Reshape, Shape, ShapeI, constant_value)
+from . import pairwise
 from .codegen import Array, Scalar, View, cast, literal, np_dtype, register, view
 
 # ------------------------------------------------------------------ scalar code
@@ -404,6 +405,12 @@ def lower_reduce(cg, node, refs):
         return value
 
     suffix = all(a in axes for a in range(len(kept), x.ndim))
+    reduced = [x.dim(a) for a in axes]
+    if (isinstance(op, (Sum, Mean)) and np.dtype(acc_dtype).kind == "f"
+            and any(d != "1" for d in reduced)
+            and axes == tuple(range(axes[0], axes[-1] + 1))):
+        # floats: in blocks, as accurate as NumPy (pairwise.py)
+        return [_pairwise_reduce(cg, node, x, kept, suffix, finish)]
     if suffix:
         # the reduced axes are innermost: a scalar accumulator per output element
         acc = cg.fresh("acc")
@@ -446,6 +453,34 @@ def lower_reduce(cg, node, refs):
     out = cg.alloc(kept_dims, out_var.dtype)
     cg.loops(kept_dims, lambda idx: [f"{out.at(idx)} = {finish(acc_arr.at(idx))}"])
     return [out]
+
+
+def _pairwise_reduce(cg, node, x, kept, suffix, finish):
+    """A float sum or mean over contiguous axes, in blocks (pairwise.py): a
+    scalar sum per output element when the reduced axes are the innermost
+    ones, else a running sum per element of the inner kept axes, walking the
+    input in memory order."""
+    axes, out_var = node.op.axis, node.outputs[0]
+    reduced = [x.dim(a) for a in axes]
+    lead = [x.dim(a) for a in kept if a < axes[0]]
+    if suffix:
+        acc = cg.fresh("acc")
+
+        def inner(idx_kept):
+            return _libm_forms(pairwise.scalar_sum(
+                cg, acc, reduced, lambda idx: x.load(list(idx_kept) + idx)))
+        if not kept:
+            cg.emit(*inner([]))
+            return cg.assign(finish(acc), out_var.dtype)
+        out = cg.alloc(lead, out_var.dtype)
+        cg.loops(lead, lambda idx: inner(idx) + [f"{out.at(idx)} = {finish(acc)}"])
+        return out
+    trail = [x.dim(a) for a in kept if a > axes[-1]]
+    out = cg.alloc(lead + trail, out_var.dtype)
+    # the inner loop runs along kept axes, which LLVM vectorizes: keep the fast exp forms
+    pairwise.array_sum(cg, lead, reduced, trail, x.load,
+                       lambda idx, s: [f"{out.at(idx)} = {finish(s)}"])
+    return out
 
 
 @register(Argmax)
