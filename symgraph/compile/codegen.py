@@ -9,7 +9,7 @@ reads it:
             consumers index the base directly, so no view object exists
     ElemRef, DotRef (lowering.py)  an elementwise result or a matrix product
             computed inside its one consumer (a reduction; an in-place update)
-Lowerings (lowering.py, lower_indexing.py, lower_map.py) are registered per op
+Lowerings (lowering.py, lower_reduce.py, lower_shape.py, lower_indexing.py, lower_map.py) are registered per op
 class with ``@register(OpClass)``; each appends source lines to the CodeGen and
 returns one Ref per output.  Op fields enter the source only as literals.
 
@@ -380,7 +380,9 @@ def generate(fgraph, debug=False, inplace=True, parallel=False):
     """The Program for ``fgraph``.  ``debug`` also returns every node's outputs
     (and writes nothing in place); ``parallel`` makes the variant whose costly
     elementwise loops are pranges (numba_cpu.py runs it on large inputs)."""
-    from . import lower_indexing, lower_map  # noqa: F401  (fill the registry)
+    # the lowerings register themselves per op class; imported here, late, because
+    # they import this module's Ref classes
+    from . import lower_indexing, lower_map, lower_reduce, lower_shape  # noqa: F401
     from .inplace import plan_inplace
     from .lowering import DotRef, ElemRef
 

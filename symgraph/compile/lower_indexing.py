@@ -9,7 +9,7 @@ index is bounds-checked, since compiled code does not check by itself.
 """
 from ..ops.indexing import IncSubtensor, Subtensor
 from .codegen import Array, View, register
-from .lowering import broadcast_steps
+from .lower_shape import broadcast_steps
 
 
 def _items(spec, refs, ndim):
