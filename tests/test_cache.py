@@ -129,3 +129,18 @@ def test_large_constants_are_arguments_not_source(compiledir, rng):
     v = rng.random(500)
     np.testing.assert_allclose(f1(v), v + t1)
     np.testing.assert_allclose(f2(v), v + t2)
+
+
+def test_a_program_in_use_is_written_to_a_new_compiledir(tmp_path):
+    # a function still alive keeps its program in memory; switching compiledir
+    # must still leave the source of every program used in the new folder
+    x = T.dmatrix("x")
+    first, second = tmp_path / "a", tmp_path / "b"
+    with sg.config.change(compiledir=str(first)):
+        f = sg.function([x], x * 7.0, mode="numba")
+    with sg.config.change(compiledir=str(second)):
+        g = sg.function([x], x * 7.0, mode="numba")
+    assert f._thunk.key == g._thunk.key
+    assert [os.path.basename(p) for p in glob.glob(str(second / "sg_*.py"))] == \
+        [f"sg_{g._thunk.key}.py"]
+    np.testing.assert_array_equal(g(np.ones((1, 2))), [[7.0, 7.0]])

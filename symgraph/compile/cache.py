@@ -35,11 +35,9 @@ import collections
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import logging
 import os
-import pickle
 import secrets
 import shutil
 import stat
@@ -48,7 +46,6 @@ import tempfile
 import threading
 import time
 import types
-import uuid
 import warnings
 import weakref
 
@@ -56,12 +53,8 @@ from ..config import config
 
 log = logging.getLogger("symgraph.compile")
 
-# the modules whose code ends up in generated programs: editing them invalidates the cache
-_BACKEND_FILES = ("codegen.py", "chunks.py", "lowering.py", "lower_indexing.py", "lower_map.py",
-                  "inplace.py", "runtime.py")
 _PREFIX = "sg_"
 _KEY_FILE = "cache.key"
-_MAGIC = b"symgraph-hmac-1\n"
 RECENT = 16          # programs kept in memory after their last function is gone
 _lock = threading.RLock()
 _live = weakref.WeakValueDictionary()     # key -> program callable some function still holds
@@ -90,10 +83,13 @@ def backend_version():
         import numpy
         h = hashlib.sha256()
         h.update(f"{sys.version}|{numba.__version__}|{numpy.__version__}".encode())
+        # every module of this package may shape a generated program: editing any
+        # of them invalidates the cache (found from the folder, not a list to keep)
         here = os.path.dirname(os.path.abspath(__file__))
-        for name in _BACKEND_FILES:
-            with open(os.path.join(here, name), "rb") as f:
-                h.update(f.read())
+        for name in sorted(os.listdir(here)):
+            if name.endswith(".py"):
+                with open(os.path.join(here, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
         _version = h.hexdigest()
     return _version
 
@@ -243,12 +239,16 @@ def load_module(key, source):
     (the callable) and ``CHUNKS``.  It lives while a function holds its
     ``program`` (and a little longer: the last RECENT loaded stay)."""
     with _lock:
+        read, write = folders()
         live = _live.get(key)
         if live is not None:
             _keep(live)
-            _touch(live._sg_program.__file__)
-            return live._sg_program, live._sg_program.__file__
-        read, write = folders()
+            path = live._sg_program.__file__
+            if os.path.dirname(path) in {folder.path for folder in read}:
+                _touch(path)
+                return live._sg_program, path
+            # compiledir changed since it was loaded: run it from memory, and let
+            # the folder now configured hold its source like every program used
         wanted = source.encode()
         home = None
         for folder in read:
@@ -268,6 +268,8 @@ def load_module(key, source):
             path = os.path.join(home.path, f"{_PREFIX}{key}.py")
             _write(path, wanted)
             trim(home)
+        if live is not None:
+            return live._sg_program, path
         return _execute(key, source, path, home), path
 
 
@@ -342,111 +344,10 @@ def _reject(folder, path, why):
 # ---------------------------------------------------------------- Numba's files
 
 def _sign_numba_files(dispatcher, home, key):
-    """Make Numba write its cache files with an HMAC and check it before unpickling."""
-    from numba.core.caching import IndexDataCacheFile, NullCache
-    cache = getattr(dispatcher, "_cache", None)
-    if isinstance(cache, NullCache):
-        return
-    current = getattr(cache, "_cache_file", None)
-    if type(current) is IndexDataCacheFile and set(_NUMBA_FIELDS) <= set(vars(current)):
-        cache._cache_file = _SignedCacheFile(current, home, key)
-    else:
-        # a Numba whose cache we do not know: compile in memory rather than trust it
+    # late: numba_files imports Numba, which costs ~0.3 s and only compiling needs
+    from . import numba_files
+    if not numba_files.sign(dispatcher, home, f"{_PREFIX}{key}", _warn, lambda: trim(home)):
         log.info("Numba's cache layout is unknown: %s is compiled without it", key)
-        dispatcher._cache = NullCache()
-
-
-_NUMBA_FIELDS = ("_cache_path", "_index_name", "_index_path", "_data_name_pattern",
-                 "_source_stamp", "_version")
-
-
-def _signed_file_class():
-    from numba.core.caching import IndexDataCacheFile
-
-    class SignedCacheFile(IndexDataCacheFile):
-        """Numba's index and data files, each prefixed with an HMAC of its name
-        and content; only bytes that check are unpickled."""
-
-        def __init__(self, original, home, key):     # noqa: D107 - no super(): copies Numba's state
-            self.__dict__.update(vars(original))
-            self._home, self._key = home, key
-
-        def _verified(self, path):
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                return None
-            head, size = len(_MAGIC), len(_MAGIC) + 32
-            payload = data[size:]
-            if data[:head] == _MAGIC and hmac.compare_digest(
-                    data[head:size], self._home.mac("numba", os.path.basename(path), payload)):
-                return payload
-            self._reject(path, "it is not signed by this cache")
-            return None
-
-        def _reject(self, path, why):
-            _warn(f"symgraph cache entry {path} (Numba's code for program {_PREFIX}{self._key}) "
-                  f"was not used: {why} (tampered, damaged or foreign). It is rebuilt.")
-            with contextlib.suppress(OSError):
-                os.remove(path)
-
-        def _load_index(self):
-            payload = self._verified(self._index_path)
-            if payload is None:
-                return {}
-            try:
-                stream = io.BytesIO(payload)
-                if pickle.load(stream) != self._version:
-                    return {}
-                stamp, overloads = pickle.loads(stream.read())
-            except Exception:  # noqa: BLE001 - signed but unreadable: rebuild it
-                self._reject(self._index_path, "it cannot be read")
-                return {}
-            return overloads if stamp == self._source_stamp else {}
-
-        def _load_data(self, name):
-            path = self._data_path(name)
-            payload = self._verified(path)
-            if payload is None:
-                raise OSError(f"{path} is not usable")     # Numba compiles instead
-            try:
-                return pickle.loads(payload)
-            except Exception:  # noqa: BLE001
-                self._reject(path, "it cannot be read")
-                raise OSError(f"{path} is not usable") from None
-
-        @contextlib.contextmanager
-        def _open_for_write(self, filepath):
-            stream = io.BytesIO()
-            yield stream
-            payload = stream.getvalue()
-            mac = self._home.mac("numba", os.path.basename(filepath), payload)
-            tmp = f"{filepath}.tmp.{uuid.uuid4().hex[:16]}"
-            try:
-                with open(tmp, "wb") as f:
-                    f.write(_MAGIC + mac + payload)
-                os.replace(tmp, filepath)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            if filepath.endswith(".nbc"):
-                trim(self._home)
-
-    return SignedCacheFile
-
-
-class _Lazy:
-    """The class above, built on first use (importing Numba is not free)."""
-
-    def __call__(self, *args):
-        if not hasattr(self, "cls"):
-            self.cls = _signed_file_class()
-        return self.cls(*args)
-
-
-_SignedCacheFile = _Lazy()
 
 
 # ---------------------------------------------------------------- signed data
