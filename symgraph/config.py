@@ -73,6 +73,9 @@ class Config:
     exception_verbosity = _Option("low", ("low", "high"))
     # the disk cache of compiled programs is trimmed (least recently used first) past this size
     cache_max_mb = _Option(1024.0, convert=_positive_number)
+    # Numba never frees machine code: programs past this many are compiled by a
+    # helper process and loaded from the disk cache (compile_worker.py); -1: never
+    compile_in_process = _Option(8, convert=int)
 
     def __init__(self):
         object.__setattr__(self, "_values", {})

@@ -144,3 +144,67 @@ def test_a_program_in_use_is_written_to_a_new_compiledir(tmp_path):
     assert [os.path.basename(p) for p in glob.glob(str(second / "sg_*.py"))] == \
         [f"sg_{g._thunk.key}.py"]
     np.testing.assert_array_equal(g(np.ones((1, 2))), [[7.0, 7.0]])
+
+
+MEMORY_CHILD = textwrap.dedent("""
+    import gc, json, os
+    import numpy as np
+    import symgraph as sg
+    import symgraph.tensor as T
+    from symgraph.compile import cache
+
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    x = T.dvector("x")
+    def make(k):      # a new program for each k: the constants are in its source
+        return sg.function([x], T.sum(T.exp(x * (k + 2.0)) + k), mode="numba")
+
+    make(-1)(np.ones(3))
+    gc.collect()
+    start = rss_mb()
+    for k in range(150):
+        f = make(k)
+        assert np.isclose(f(np.ones(3)), 3 * (np.exp(k + 2.0) + k))
+        del f
+    gc.collect()
+    print(json.dumps({"growth": rss_mb() - start, "stats": cache.stats}))
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_compiling_150_functions_keeps_memory_bounded(folders):
+    # Numba never frees machine code (~1 MB a program): past the first few,
+    # programs are compiled by a helper process and only loaded here
+    _, env = folders
+    out = _child(env, MEMORY_CHILD)
+    assert out["stats"]["compiled"] == sg.config.compile_in_process
+    assert out["stats"]["compiled_elsewhere"] == 151 - sg.config.compile_in_process
+    assert out["growth"] < 50, out
+
+
+def test_a_failing_compile_helper_means_compiling_here(compiledir, monkeypatch):
+    from symgraph.compile import compile_worker
+
+    def broken(*args):
+        raise OSError("cannot start")
+    monkeypatch.setattr(compile_worker, "_running", broken)
+    monkeypatch.setattr(sg.config, "compile_in_process", 0)
+    before = dict(cache.stats)
+    x = T.dvector("x")
+    f = sg.function([x], T.sum(x * 31.25), mode="numba")
+    assert f(np.ones(2)) == 62.5
+    assert cache.stats["compiled"] == before["compiled"] + 1
+    assert cache.stats["compiled_elsewhere"] == before["compiled_elsewhere"]
+
+
+def test_the_compile_helper_compiles_into_the_disk_cache(compiledir, monkeypatch):
+    monkeypatch.setattr(sg.config, "compile_in_process", 0)
+    before = dict(cache.stats)
+    x = T.dvector("x")
+    f = sg.function([x], T.sum(x * 17.5), mode="numba")
+    assert f(np.ones(2)) == 35.0
+    assert cache.stats["compiled_elsewhere"] == before["compiled_elsewhere"] + 1
+    assert cache.stats["compiled"] == before["compiled"]
+    assert glob.glob(str(compiledir / f"sg_{f._thunk.key}.py"))

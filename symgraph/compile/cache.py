@@ -27,7 +27,9 @@ is truncated or swapped):
 
 The disk cache is trimmed past ``config.cache_max_mb``, least recently used
 first.  In memory, a program stays while a function uses it, plus the last
-few loaded; Numba's own machine code is never freed (LLVM's MCJIT keeps it).
+few loaded; Numba's own machine code is never freed (LLVM's MCJIT keeps it),
+which is why programs past the first few are compiled in a helper process
+(compile_worker.py).
 ``python -m symgraph cache`` reports the folder; ``... cache clear`` empties it.
 """
 import atexit
@@ -63,9 +65,10 @@ _folders = {}        # configured path -> _Folder, or None when it cannot be tru
 _private = []        # this process's temporary folder, once made
 _version = None
 
-# what happened to programs in this process: compiled by Numba, loaded from the
-# disk cache, or reused from memory (tests and benchmarks read these)
-stats = {"compiled": 0, "loaded": 0, "reused": 0}
+# what happened to programs in this process: compiled by Numba here, compiled by
+# the helper process (compile_worker.py) and loaded, loaded from the disk cache,
+# or reused from memory (tests and benchmarks read these)
+stats = {"compiled": 0, "compiled_elsewhere": 0, "loaded": 0, "reused": 0}
 
 
 class CacheWarning(UserWarning):

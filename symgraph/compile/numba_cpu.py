@@ -15,6 +15,7 @@ failing node and the user's line; nothing was written in place by then (see
 inplace.py), so the shared variables are unchanged.
 """
 import logging
+import os
 import re
 import threading
 import time
@@ -23,7 +24,7 @@ import warnings
 import numpy as np
 
 from ..graph import format_trace
-from . import cache, codegen
+from . import cache, codegen, compile_worker
 from .codegen import generate
 from .errors import reraise_with_node
 from .inplace import dealias, reachable_for_writing
@@ -81,39 +82,61 @@ def _compile_lock(key):
 
 
 def _load(fgraph, program, key):
-    from numba.core.errors import NumbaError, NumbaPerformanceWarning
+    from numba.core.errors import NumbaError
     module, path = cache.load_module(key, program.source)
-    sig = _signature(fgraph, program)
     plan = module.CHUNKS or [(module.program, None, None)]
-    first = plan[0][0]
-    if first.overloads:
+    if plan[0][0].overloads:
         cache.stats["reused"] += 1
         return module.program, key, path
-    hits = 0
+    sig = _signature(fgraph, program)
+    params = [f"arg{i}" for i in range(len(fgraph.inputs))] + [
+        f"cst{j}" for j in range(len(program.const_args))]
     start = time.perf_counter()
+    elsewhere = None
+    if compile_worker.wanted(cache.stats["compiled"]) and not _on_disk(plan[0][0]):
+        elsewhere = compile_worker.compile_elsewhere(key, program.source, sig, params)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaPerformanceWarning)
-            if module.CHUNKS:
-                hits = _compile_chunks(module.CHUNKS, sig, [f"arg{i}" for i in range(len(
-                    fgraph.inputs))] + [f"cst{j}" for j in range(len(program.const_args))])
-            else:
-                first.compile(sig)
-                hits = int(sum(first.stats.cache_hits.values()) > 0)
-        # one signature only: other argument types are converted by the caller,
-        # never compiled again behind the user's back
-        for fn, _, _ in plan:
-            fn.disable_compile()
+        hits = compile_module(module, sig, params)
     except NumbaError as exc:
         raise RuntimeError(_internal_error(program, path, exc)) from exc
     seconds = time.perf_counter() - start
-    if hits == len(plan):
+    if hits == len(plan) and (elsewhere is None or elsewhere == len(plan)):
         cache.stats["loaded"] += 1
         log.info("loaded %s from the disk cache in %.3fs", path, seconds)
     else:
-        cache.stats["compiled"] += 1
-        log.info("compiled %s in %.2fs", path, seconds)
+        # compiled here, or by the helper and loaded here (compile_worker.py)
+        cache.stats["compiled"] += elsewhere is None
+        cache.stats["compiled_elsewhere"] += elsewhere is not None
+        log.info("compiled %s in %.2fs%s", path, seconds, "" if elsewhere is None else
+                 " by the helper process")
     return module.program, key, path
+
+
+def _on_disk(dispatcher):
+    """Whether Numba's disk cache may already hold this dispatcher's code (then
+    loading it here is cheaper than asking the helper)."""
+    index = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    path = getattr(index, "_index_path", None)
+    return path is None or os.path.exists(path)
+
+
+def compile_module(module, sig, params):
+    """Compile a program module (cache.load_module) for its one signature; how
+    many of its functions came from the disk cache.  Run here or in the
+    compile helper (compile_worker.py)."""
+    from numba.core.errors import NumbaPerformanceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        if module.CHUNKS:
+            hits = _compile_chunks(module.CHUNKS, sig, params)
+        else:
+            module.program.compile(sig)
+            hits = int(sum(module.program.stats.cache_hits.values()) > 0)
+    # one signature only: other argument types are converted by the caller,
+    # never compiled again behind the user's back
+    for fn, _, _ in module.CHUNKS or [(module.program, None, None)]:
+        fn.disable_compile()
+    return hits
 
 
 def _compile_chunks(chunks, sig, params):
