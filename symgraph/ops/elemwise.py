@@ -131,10 +131,11 @@ def _zero_grads(*args):
     return [_T().zeros_like(x) for x in inputs]
 
 
-def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise):
-    """Define one elementwise op class in a line (see the table below)."""
+def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise, doc=None):
+    """Define one elementwise op class in a line (see the table below).  ``doc``
+    is the class docstring, for the ops that users call directly (T.nnet.sigmoid)."""
     attrs = {"nin": nin, "fn": staticmethod(fn), "code": code, "symbol": symbol,
-             "__module__": __name__, "__qualname__": name}
+             "__module__": __name__, "__qualname__": name, "__doc__": doc}
     if grad is not None:
         attrs["local_grad"] = lambda self, inputs, out, g: grad(*inputs, out, g)
     cls = dataclass(frozen=True)(type(name, (base,), attrs))
@@ -258,9 +259,11 @@ Ceil = elemwise("Ceil", np.ceil, "math.ceil({0})", lambda x, o, g: [_T().zeros_l
 Round = elemwise("Round", np.round, "np.round({0})", lambda x, o, g: [_T().zeros_like(x)])
 Sign = elemwise("Sign", _sign, "np.sign({0})", lambda x, o, g: [_T().zeros_like(x)])
 Sigmoid = elemwise("Sigmoid", _safe_sigmoid, "(1.0 / (1.0 + math.exp(-{0})))",
-                   lambda x, o, g: [g * o * (1 - o)])
+                   lambda x, o, g: [g * o * (1 - o)],
+                   doc="The logistic function 1 / (1 + exp(-x)), elementwise (T.nnet.sigmoid).")
 Softplus = elemwise("Softplus", _softplus, "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))",
-                    lambda x, o, g: [g * _T().nnet.sigmoid(x)])
+                    lambda x, o, g: [g * _T().nnet.sigmoid(x)],
+                    doc="log(1 + exp(x)) elementwise, computed without overflow (T.nnet.softplus).")
 EQ = elemwise("EQ", np.equal, "({0} == {1})", _zero_grads, nin=2, symbol="==")
 NEQ = elemwise("NEQ", np.not_equal, "({0} != {1})", _zero_grads, nin=2, symbol="!=")
 LT = elemwise("LT", np.less, "({0} < {1})", _zero_grads, nin=2, symbol="<")

@@ -21,6 +21,7 @@ def _float_type(x, name):
 
 @dataclass(frozen=True)
 class Softmax(Op):
+    """exp(x) / sum(exp(x)) along the last axis, shifted by the maximum for stability."""
     def make_node(self, x):
         return self.apply([x], [_float_type(x, "softmax")])
 
@@ -35,6 +36,7 @@ class Softmax(Op):
 
 @dataclass(frozen=True)
 class LogSoftmax(Op):
+    """log(softmax(x)) along the last axis, as x - max - log(sum(exp(x - max)))."""
     def make_node(self, x):
         return self.apply([x], [_float_type(x, "log_softmax")])
 

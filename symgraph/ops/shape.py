@@ -78,6 +78,7 @@ class DimShuffle(Op):
 
 @dataclass(frozen=True)
 class Shape(Op):
+    """The shape of ``x`` as an int64 vector (``x.shape``)."""
     def make_node(self, x):
         return self.apply([x], [TensorType("int64", (False,))])
 
@@ -149,6 +150,7 @@ def check_reshape_sizes(sizes):
 
 @dataclass(frozen=True)
 class Reshape(Op):
+    """``x`` reshaped to the int64 vector ``shape`` of ``ndim`` entries."""
     ndim: int
 
     def make_node(self, x, shape):
@@ -265,6 +267,7 @@ def _check_length(n, dtype):
 
 @dataclass(frozen=True)
 class ARange(Op):
+    """The vector start, start + step, ... up to (not including) stop, of ``dtype``."""
     dtype: str = "int64"
 
     def make_node(self, start, stop, step):
