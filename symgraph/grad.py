@@ -152,11 +152,15 @@ def Rop(f, wrt, eval_points, disconnected_inputs="raise"):
 
 
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Jacobian of ``expression`` with respect to ``wrt`` (a variable or a list),
+    of shape expression.shape + wrt.shape; a scalar expression gives its gradient."""
     from .jacobian import jacobian as _jacobian
     return _jacobian(expression, wrt, consider_constant, disconnected_inputs)
 
 
 def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The matrix of second derivatives of the scalar ``cost`` with respect to each
+    ``wrt``: jacobian(grad(cost, w), w)."""
     from .jacobian import hessian as _hessian
     return _hessian(cost, wrt, consider_constant, disconnected_inputs)
 

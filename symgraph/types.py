@@ -20,6 +20,7 @@ def upcast(*dtypes):
 
 
 def is_float(dtype):
+    """True for a floating-point dtype (a NumPy dtype or its name)."""
     return np.dtype(dtype).kind == "f"
 
 
@@ -29,6 +30,8 @@ def is_int(dtype):
 
 @dataclass(frozen=True)
 class TensorType:
+    """The type of a tensor variable: its ``dtype`` and one broadcastable flag per axis.
+    Calling it makes a variable: TensorType('float64', (False, True))('c') is a column."""
     dtype: str
     broadcastable: tuple
 

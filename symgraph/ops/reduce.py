@@ -10,6 +10,8 @@ from .elemwise import _numpy_result_dtype
 
 
 def normalize_axis(axis, ndim):
+    """``axis`` (None, an int or a sequence of ints, negatives allowed) as a
+    sorted tuple of axes of an ``ndim``-d tensor; TypeError or ValueError when invalid."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(np.ravel(axis).tolist())

@@ -16,21 +16,27 @@ from .variable import TensorConstant, TensorVariable
 
 # ----------------------------------------------------------------- constructors
 def tensor(dtype=None, broadcastable=(), name=None):
+    """A symbolic variable of ``dtype`` (default config.floatX) with one axis per entry
+    of ``broadcastable``, e.g. (False, True) for a column (Theano's T.tensor)."""
     return TensorType(dtype or config.floatX, broadcastable)(name)
 
 
-def _maker(flags, dtype=None):
+def _maker(flags, dtype=None, name=None):
     def make(name=None, dtype=dtype):
         return tensor(dtype or config.floatX, flags, name)
+    make.__name__ = make.__qualname__ = name
     return make
 
 
-def _plural(maker):
+def _plural(maker, name, what):
     def make(*names, dtype=None):
         if len(names) == 1 and isinstance(names[0], int):
             names = [None] * names[0]
         # dtype=None must not override a prefixed maker's own dtype (T.iscalars)
         return [maker(n) if dtype is None else maker(n, dtype=dtype) for n in names]
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"A list of symbolic {what}, one per name: {name}('a', 'b'); "
+                    f"{name}(3) makes three unnamed ones.")
     return make
 
 
@@ -40,14 +46,23 @@ _PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices", "row
             "col": "cols", "tensor3": "tensor3s", "tensor4": "tensor4s"}
 
 for _kind, _flags in _SHAPES.items():
-    globals()[_kind] = _maker(_flags)
-    globals()[_PLURALS[_kind]] = _plural(globals()[_kind])
+    globals()[_kind] = _maker(_flags, name=_kind)
+    globals()[_kind].__doc__ = (f"A symbolic {_kind} named ``name``, broadcastable {_flags}, of "
+                                f"``dtype`` (default config.floatX).")
+    globals()[_PLURALS[_kind]] = _plural(globals()[_kind], _PLURALS[_kind],
+                                         f"{_PLURALS[_kind]} (config.floatX or ``dtype``)")
     for _prefix, _dtype in PREFIX_DTYPES.items():
-        globals()[_prefix + _kind] = _maker(_flags, _dtype)
-        globals()[_prefix + _PLURALS[_kind]] = _plural(globals()[_prefix + _kind])
+        globals()[_prefix + _kind] = _maker(_flags, _dtype, name=_prefix + _kind)
+        globals()[_prefix + _kind].__doc__ = (f"A symbolic {_dtype} {_kind} named ``name``, "
+                                              f"broadcastable {_flags}.")
+        globals()[_prefix + _PLURALS[_kind]] = _plural(globals()[_prefix + _kind],
+                                                       _prefix + _PLURALS[_kind],
+                                                       f"{_dtype} {_PLURALS[_kind]}")
 
 
 def constant(value, name=None, dtype=None):
+    """A constant tensor holding ``value`` (copied into an array of ``dtype``).
+    Axes of length 1 are flagged broadcastable; equal constants are merged by the optimizer."""
     data = np.array(value, dtype=dtype)
     if data.dtype == object:
         raise TypeError(f"cannot make a constant of {type(value).__name__}")
@@ -58,6 +73,8 @@ def constant(value, name=None, dtype=None):
 
 
 def as_tensor_variable(value, name=None, ndim=None):
+    """``value`` as a symbolic tensor: a variable is returned as is, a list holding
+    variables is stacked, a number or array becomes a constant; ``ndim`` checks the rank."""
     if isinstance(value, Variable):
         var = value
     elif isinstance(value, (list, tuple)) and builtins.any(isinstance(v, Variable) for v in _flat(value)):
@@ -98,84 +115,109 @@ def _operands(*args):
     return out
 
 
-def _elemwise_fn(op, name):
+def _elemwise_fn(op, name, doc):
+    """T's function for one elementwise op; ``doc`` (one line, kept in the table
+    below) opens its docstring and a note common to all of them follows."""
     def fn(*args):
         return op(*_operands(*args))
-    fn.__name__ = name
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"{doc}\n\nElementwise: inputs broadcast along the axes their flags allow;\n"
+                  f"Python numbers take the tensors' dtype.  Shown as ``{op}`` in debugprint.")
     return fn
 
 
-add = _elemwise_fn(ew.Add(), "add")
-mul = _elemwise_fn(ew.Mul(), "mul")
-sub = _elemwise_fn(ew.Sub(), "sub")
-true_div = _elemwise_fn(ew.TrueDiv(), "true_div")
-int_div = _elemwise_fn(ew.IntDiv(), "int_div")
-mod = _elemwise_fn(ew.Mod(), "mod")
-pow = _elemwise_fn(ew.Pow(), "pow")
-maximum = _elemwise_fn(ew.Maximum(), "maximum")
-minimum = _elemwise_fn(ew.Minimum(), "minimum")
-neg = _elemwise_fn(ew.Neg(), "neg")
-abs_ = _elemwise_fn(ew.Abs(), "abs_")
-exp = _elemwise_fn(ew.Exp(), "exp")
-log = _elemwise_fn(ew.Log(), "log")
-log1p = _elemwise_fn(ew.Log1p(), "log1p")
-expm1 = _elemwise_fn(ew.Expm1(), "expm1")
-sqrt = _elemwise_fn(ew.Sqrt(), "sqrt")
-sqr = _elemwise_fn(ew.Sqr(), "sqr")
-sin = _elemwise_fn(ew.Sin(), "sin")
-cos = _elemwise_fn(ew.Cos(), "cos")
-tan = _elemwise_fn(ew.Tan(), "tan")
-tanh = _elemwise_fn(ew.Tanh(), "tanh")
-sinh = _elemwise_fn(ew.Sinh(), "sinh")
-cosh = _elemwise_fn(ew.Cosh(), "cosh")
-arcsin = _elemwise_fn(ew.ArcSin(), "arcsin")
-arccos = _elemwise_fn(ew.ArcCos(), "arccos")
-arctan = _elemwise_fn(ew.ArcTan(), "arctan")
-erf = _elemwise_fn(ew.Erf(), "erf")
-floor = _elemwise_fn(ew.Floor(), "floor")
-ceil = _elemwise_fn(ew.Ceil(), "ceil")
-round = _elemwise_fn(ew.Round(), "round")
-sgn = sign = _elemwise_fn(ew.Sign(), "sign")
-eq = _elemwise_fn(ew.EQ(), "eq")
-neq = _elemwise_fn(ew.NEQ(), "neq")
-lt = _elemwise_fn(ew.LT(), "lt")
-le = _elemwise_fn(ew.LE(), "le")
-gt = _elemwise_fn(ew.GT(), "gt")
-ge = _elemwise_fn(ew.GE(), "ge")
-and_ = bitwise_and = _elemwise_fn(ew.And(), "and_")
-or_ = bitwise_or = _elemwise_fn(ew.Or(), "or_")
-xor = bitwise_xor = _elemwise_fn(ew.Xor(), "xor")
-invert = bitwise_not = _elemwise_fn(ew.Invert(), "invert")
-switch = where = _elemwise_fn(ew.Switch(), "switch")
-clip = _elemwise_fn(ew.Clip(), "clip")
-fill = second = _elemwise_fn(ew.Second(), "fill")
+# name, op, what it computes (and how it differs from Theano's, where it does)
+add = _elemwise_fn(ew.Add(), "add", "add(a, b, ...): a + b + ..., any number of inputs.")
+mul = _elemwise_fn(ew.Mul(), "mul", "mul(a, b, ...): a * b * ..., any number of inputs.")
+sub = _elemwise_fn(ew.Sub(), "sub", "sub(a, b): a - b.")
+true_div = _elemwise_fn(ew.TrueDiv(), "true_div",
+                        "true_div(a, b): a / b; integers divide to floats (also T.true_divide).")
+int_div = _elemwise_fn(ew.IntDiv(), "int_div",
+                       "int_div(a, b): a // b, rounded down as NumPy (also T.floor_divide).")
+mod = _elemwise_fn(ew.Mod(), "mod", "mod(a, b): a % b, with the sign of b as in NumPy.")
+pow = _elemwise_fn(ew.Pow(), "pow", "pow(a, b): a ** b; an integer to a negative integer power "
+                   "raises, as in NumPy (also T.power).")
+maximum = _elemwise_fn(ew.Maximum(), "maximum", "maximum(a, b): the larger of a and b; at ties "
+                       "each input gets half the gradient.")
+minimum = _elemwise_fn(ew.Minimum(), "minimum", "minimum(a, b): the smaller of a and b; at ties "
+                       "each input gets half the gradient.")
+neg = _elemwise_fn(ew.Neg(), "neg", "neg(x): -x.")
+abs_ = _elemwise_fn(ew.Abs(), "abs_", "abs_(x): |x| (also T.abs; Python's abs(x) works too).")
+exp = _elemwise_fn(ew.Exp(), "exp", "exp(x): e ** x.")
+log = _elemwise_fn(ew.Log(), "log", "log(x): the natural logarithm.")
+log1p = _elemwise_fn(ew.Log1p(), "log1p", "log1p(x): log(1 + x), accurate for small x.")
+expm1 = _elemwise_fn(ew.Expm1(), "expm1", "expm1(x): exp(x) - 1, accurate for small x.")
+sqrt = _elemwise_fn(ew.Sqrt(), "sqrt", "sqrt(x): the square root.")
+sqr = _elemwise_fn(ew.Sqr(), "sqr", "sqr(x): x * x.")
+sin = _elemwise_fn(ew.Sin(), "sin", "sin(x), x in radians.")
+cos = _elemwise_fn(ew.Cos(), "cos", "cos(x), x in radians.")
+tan = _elemwise_fn(ew.Tan(), "tan", "tan(x), x in radians.")
+tanh = _elemwise_fn(ew.Tanh(), "tanh", "tanh(x): the hyperbolic tangent.")
+sinh = _elemwise_fn(ew.Sinh(), "sinh", "sinh(x): the hyperbolic sine.")
+cosh = _elemwise_fn(ew.Cosh(), "cosh", "cosh(x): the hyperbolic cosine.")
+arcsin = _elemwise_fn(ew.ArcSin(), "arcsin", "arcsin(x): the inverse sine, in radians.")
+arccos = _elemwise_fn(ew.ArcCos(), "arccos", "arccos(x): the inverse cosine, in radians.")
+arctan = _elemwise_fn(ew.ArcTan(), "arctan", "arctan(x): the inverse tangent, in radians.")
+erf = _elemwise_fn(ew.Erf(), "erf", "erf(x): the Gauss error function.")
+floor = _elemwise_fn(ew.Floor(), "floor", "floor(x): the largest whole number <= x; zero "
+                     "gradient.")
+ceil = _elemwise_fn(ew.Ceil(), "ceil", "ceil(x): the smallest whole number >= x; zero gradient.")
+round = _elemwise_fn(ew.Round(), "round", "round(x): the nearest whole number, halves to even "
+                     "as NumPy (Theano's default rounds halves away from zero).")
+sgn = sign = _elemwise_fn(ew.Sign(), "sign", "sign(x): -1, 0 or 1 (also T.sgn); zero gradient.")
+eq = _elemwise_fn(ew.EQ(), "eq", "eq(a, b): a == b as a bool tensor (Theano's is int8).")
+neq = _elemwise_fn(ew.NEQ(), "neq", "neq(a, b): a != b as a bool tensor (Theano's is int8).")
+lt = _elemwise_fn(ew.LT(), "lt", "lt(a, b): a < b as a bool tensor (Theano's is int8).")
+le = _elemwise_fn(ew.LE(), "le", "le(a, b): a <= b as a bool tensor (Theano's is int8).")
+gt = _elemwise_fn(ew.GT(), "gt", "gt(a, b): a > b as a bool tensor (Theano's is int8).")
+ge = _elemwise_fn(ew.GE(), "ge", "ge(a, b): a >= b as a bool tensor (Theano's is int8).")
+and_ = bitwise_and = _elemwise_fn(ew.And(), "and_", "and_(a, b): a & b, bitwise on integers, "
+                                  "logical on bools (also T.bitwise_and).")
+or_ = bitwise_or = _elemwise_fn(ew.Or(), "or_", "or_(a, b): a | b, bitwise on integers, "
+                                "logical on bools (also T.bitwise_or).")
+xor = bitwise_xor = _elemwise_fn(ew.Xor(), "xor", "xor(a, b): a ^ b, bitwise on integers, "
+                                 "logical on bools (also T.bitwise_xor).")
+invert = bitwise_not = _elemwise_fn(ew.Invert(), "invert", "invert(x): ~x, bitwise on integers, "
+                                    "logical on bools (also T.bitwise_not).")
+switch = where = _elemwise_fn(ew.Switch(), "switch", "switch(cond, a, b): a where cond is true, "
+                              "else b (also T.where); both a and b are computed.")
+clip = _elemwise_fn(ew.Clip(), "clip", "clip(x, lo, hi): x limited to [lo, hi]; the gradient "
+                    "goes to lo or hi where x is outside.")
+fill = second = _elemwise_fn(ew.Second(), "fill", "fill(x, value): value broadcast to the shape "
+                             "of x, in value's dtype (also T.second).")
 true_divide, floor_divide, power = true_div, int_div, pow
 abs = abs_
 
 
 def cast(x, dtype):
+    """``x`` converted to ``dtype`` (a NumPy dtype or 'floatX'); ``x`` itself when it
+    already has that dtype."""
     x = as_tensor_variable(x)
     dtype = config.floatX if dtype == "floatX" else str(np.dtype(dtype))
     return x if x.dtype == dtype else ew.Cast(dtype)(x)
 
 
 def zeros_like(x, dtype=None):
+    """Zeros of the shape of ``x``, in ``x``'s dtype unless ``dtype`` is given."""
     x = as_tensor_variable(x)
     return fill(x, constant(0, dtype=dtype or x.dtype))
 
 
 def ones_like(x, dtype=None):
+    """Ones of the shape of ``x``, in ``x``'s dtype unless ``dtype`` is given."""
     x = as_tensor_variable(x)
     return fill(x, constant(1, dtype=dtype or x.dtype))
 
 
 # ----------------------------------------------------------------- shapes
 def shape(x):
+    """The shape of ``x`` as a symbolic int64 vector (the same as ``x.shape``)."""
     x = as_tensor_variable(x)
     return Shape()(x)
 
 
 def shape_i(x, i):
+    """The length of axis ``i`` of ``x``, as an int64 scalar (``x.shape[i]``)."""
     return ShapeI(i)(x)
 
 
@@ -208,6 +250,8 @@ def _shape_entry(s):
 
 
 def make_shape(shape):
+    """A shape (a tuple of ints and integer scalars, or a symbolic shape vector)
+    as one int64 vector, the form reshape and alloc take."""
     scalars = _shape_scalars(shape)
     return MakeVector()(*scalars) if scalars else constant(np.zeros(0, "int64"))
 
@@ -246,6 +290,8 @@ def reshape(x, shape, ndim=None):
 
 
 def flatten(x, ndim=1):
+    """``x`` with its trailing axes merged so the result has ``ndim`` axes: ``ndim=1``
+    gives a vector, ``ndim=2`` keeps the first axis (Theano's older ``outdim``)."""
     x = as_tensor_variable(x)
     if not 1 <= ndim <= builtins.max(x.ndim, 1):
         raise ValueError(f"flatten: ndim must be between 1 and {x.ndim}")
@@ -254,6 +300,8 @@ def flatten(x, ndim=1):
 
 
 def dimshuffle(x, *pattern):
+    """``x`` with its axes reordered (``x.dimshuffle``): ``pattern`` lists input axes and
+    'x' for a new broadcastable axis; dimshuffle(v, 0, 'x') turns a vector into a column."""
     x = as_tensor_variable(x)
     if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
         pattern = tuple(pattern[0])
@@ -264,18 +312,22 @@ def dimshuffle(x, *pattern):
 
 
 def transpose(x, axes=None):
+    """``x`` with its axes reversed, or permuted by ``axes`` (``x.T`` for a matrix)."""
     x = as_tensor_variable(x)
     return dimshuffle(x, *(reversed(range(x.ndim)) if axes is None else axes))
 
 
 def addbroadcast(x, *axes):
+    """``x`` with the given axes flagged broadcastable; their length is checked to be
+    1 at run time."""
     x = as_tensor_variable(x)
     flags = tuple(f or a in axes for a, f in enumerate(x.broadcastable))
     return x if flags == x.broadcastable else Rebroadcast(flags)(x)
 
 
 def unbroadcast(g, x):
-    """``g`` summed and flagged so that it has exactly ``x``'s type (gradients use it)."""
+    """``g`` summed and flagged so that it has exactly ``x``'s type (gradients use it).
+    Not Theano's T.unbroadcast, which only clears flags: use patternbroadcast for that."""
     g = as_tensor_variable(g)
     if g.ndim > x.ndim:
         g = g.sum(axis=list(range(g.ndim - x.ndim)))
@@ -292,24 +344,34 @@ def unbroadcast(g, x):
 
 
 def patternbroadcast(x, broadcastable):
+    """``x`` with exactly the flags ``broadcastable``; axes newly flagged True are
+    checked to have length 1 at run time."""
     x = as_tensor_variable(x)
     return x if tuple(broadcastable) == x.broadcastable else Rebroadcast(tuple(broadcastable))(x)
 
 
 def alloc(value, *shape):
+    """A tensor of the given shape (sizes as separate arguments, or one tuple) filled
+    with ``value``, which broadcasts into it."""
     value = as_tensor_variable(value)
     return Alloc()(value, *_shape_scalars(shape if len(shape) != 1 or isinstance(shape[0], Variable) else shape[0]))
 
 
 def zeros(shape, dtype=None):
+    """A tensor of zeros of ``shape`` (ints or integer scalars), in ``dtype``
+    (default config.floatX)."""
     return alloc(constant(0, dtype=dtype or config.floatX), *_shape_scalars(shape))
 
 
 def ones(shape, dtype=None):
+    """A tensor of ones of ``shape`` (ints or integer scalars), in ``dtype``
+    (default config.floatX)."""
     return alloc(constant(1, dtype=dtype or config.floatX), *_shape_scalars(shape))
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """The vector start, start + step, ... below stop (arange(n) counts 0..n-1), as
+    NumPy's arange; integer arguments give int64 unless ``dtype`` is given."""
     if stop is None:
         start, stop = 0, start
     args = _operands(start, stop, step)
@@ -321,6 +383,8 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def concatenate(tensors, axis=0):
+    """The tensors joined end to end along an existing ``axis``; the other axes
+    must agree."""
     tensors = [as_tensor_variable(t) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
@@ -329,6 +393,8 @@ def concatenate(tensors, axis=0):
 
 
 def stack(tensors, axis=0):
+    """The tensors (all of one rank) stacked along a new ``axis``; scalars of one dtype
+    make a vector."""
     tensors = [as_tensor_variable(t) for t in tensors]
     if tensors and builtins.all(t.ndim == 0 for t in tensors) and axis == 0 and \
             len({t.dtype for t in tensors}) == 1:
@@ -351,31 +417,43 @@ def _reduce(op_class, x, axis, keepdims):
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
+    """The sum of ``x`` over ``axis`` (an int, a tuple, or None for all axes); ``keepdims``
+    keeps the summed axes with length 1; ``dtype`` casts the result."""
     out = _reduce(ops.reduce.Sum, x, axis, keepdims)
     return cast(out, dtype) if dtype else out
 
 
 def mean(x, axis=None, keepdims=False):
+    """The mean of ``x`` over ``axis`` (an int, a tuple, or None for all); integers give
+    a float; ``keepdims`` keeps the reduced axes with length 1."""
     return _reduce(ops.reduce.Mean, x, axis, keepdims)
 
 
 def prod(x, axis=None, keepdims=False):
+    """The product of ``x`` over ``axis`` (an int, a tuple, or None for all);
+    ``keepdims`` keeps the reduced axes with length 1."""
     return _reduce(ops.reduce.Prod, x, axis, keepdims)
 
 
 def max(x, axis=None, keepdims=False):
+    """The maximum of ``x`` over ``axis`` (an int, a tuple, or None for all); at ties the
+    gradient is shared evenly."""
     return _reduce(ops.reduce.Max, x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
+    """The minimum of ``x`` over ``axis`` (an int, a tuple, or None for all); at ties the
+    gradient is shared evenly."""
     return _reduce(ops.reduce.Min, x, axis, keepdims)
 
 
 def all(x, axis=None, keepdims=False):
+    """True where every element over ``axis`` is nonzero (None: over all axes)."""
     return _reduce(ops.reduce.All, x, axis, keepdims)
 
 
 def any(x, axis=None, keepdims=False):
+    """True where some element over ``axis`` is nonzero (None: over all axes)."""
     return _reduce(ops.reduce.Any, x, axis, keepdims)
 
 
@@ -392,14 +470,20 @@ def _arg_reduce(op_class, x, axis, keepdims):
 
 
 def argmax(x, axis=None, keepdims=False):
+    """The int64 index of the maximum along one ``axis``; with None, the index into the
+    flattened ``x``."""
     return _arg_reduce(ops.reduce.Argmax, x, axis, keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
+    """The int64 index of the minimum along one ``axis``; with None, the index into the
+    flattened ``x``."""
     return _arg_reduce(ops.reduce.Argmin, x, axis, keepdims)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
+    """The variance of ``x`` over ``axis``, mean((x - mean(x)) ** 2); ``ddof=1`` divides
+    by n - 1."""
     x = as_tensor_variable(x)
     centered = x - mean(x, axis=axis, keepdims=True)
     out = mean(sqr(centered), axis=axis, keepdims=keepdims)
@@ -410,11 +494,15 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
+    """The standard deviation of ``x`` over ``axis``: sqrt(var(x, axis, keepdims, ddof))."""
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
 
 # ----------------------------------------------------------------- products
 def dot(x, y):
+    """The matrix product of ``x`` and ``y``: vector/matrix products as NumPy's dot, a
+    scalar operand multiplies, and above 2-d the last axis of ``x`` meets the second to last
+    of ``y`` (its only axis for a vector)."""
     x, y = as_tensor_variable(x), as_tensor_variable(y)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
@@ -424,6 +512,8 @@ def dot(x, y):
 
 
 def outer(x, y):
+    """The outer product of ``x`` and ``y`` (both flattened): a matrix with
+    out[i, j] = x[i] * y[j]."""
     x, y = as_tensor_variable(x), as_tensor_variable(y)
     return dot(x.flatten().dimshuffle(0, "x"), y.flatten().dimshuffle("x", 0))
 
@@ -468,6 +558,8 @@ def check_and_raise(x, *conditions, message="a runtime check failed"):
 
 # ----------------------------------------------------------------- indexing
 def subtensor(x, index):
+    """``x[index]`` as a function: slices, integers, None, '...', and integer or
+    boolean arrays."""
     from ..ops.indexing import Subtensor, parse_index
     x = as_tensor_variable(x)
     if x.owner is not None and isinstance(x.owner.op, Shape) and isinstance(index, (int, np.integer)):
@@ -501,8 +593,12 @@ def _inc_or_set(x, y, set_instead_of_inc):
 
 
 def set_subtensor(x, y):
+    """The whole tensor that ``x`` indexes, with the part ``x`` selects replaced
+    by ``y``: set_subtensor(a[2:5], 0) (the graph form of ``a[2:5] = 0``)."""
     return _inc_or_set(x, y, True)
 
 
 def inc_subtensor(x, y):
+    """The whole tensor that ``x`` indexes, with ``y`` added to the part ``x``
+    selects: inc_subtensor(a[idx], 1) (repeated indices add up)."""
     return _inc_or_set(x, y, False)

@@ -8,6 +8,7 @@ softplus = ew.Softplus()
 
 
 def relu(x, alpha=0):
+    """max(x, 0) elementwise; with ``alpha``, the leaky form max(x, alpha * x)."""
     x = as_tensor_variable(x)
     if alpha == 0:
         return maximum(x, 0)
@@ -20,6 +21,8 @@ def softmax(x):
 
 
 def log_softmax(x):
+    """log(softmax(x)) along the last axis, computed stably (x minus its
+    log-sum-exp)."""
     return LogSoftmax()(as_tensor_variable(x))
 
 
@@ -39,6 +42,8 @@ def categorical_crossentropy(coding_dist, true_dist):
 
 
 def binary_crossentropy(output, target):
+    """-(target * log(output) + (1 - target) * log(1 - output)),
+    elementwise; ``output`` holds probabilities in (0, 1)."""
     output, target = as_tensor_variable(output), as_tensor_variable(target)
     return -(target * log(output) + (1 - target) * log(1 - output))
 
