@@ -9,6 +9,7 @@ process, interleaved, is what makes the symgraph/peer ratios trustworthy on a
     python benchmarks/run.py                      # everything, 3 rounds
     python benchmarks/run.py --quick              # small sizes, smoke test
     python benchmarks/run.py --workloads W1,W3 --rounds 5 --json results.json
+    symgraph bench --workload W2 --quick          # the same script, from the command line
 """
 import argparse
 import importlib
@@ -309,8 +310,8 @@ def blas_setup():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workloads", default="W0,W1,W2,W3,W4,W5",
-                    help="comma-separated subset of W0..W5")
+    ap.add_argument("--workloads", "--workload", default="W0,W1,W2,W3,W4,W5",
+                    help="comma-separated subset of W0..W5 (--workload W2: one)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     ap.add_argument("--mode", default="numba", choices=["numba", "python"],
