@@ -376,10 +376,12 @@ def _parallel_size(loops, n_in):
 
 
 # ------------------------------------------------------------------ driver
-def generate(fgraph, debug=False, inplace=True, parallel=False):
-    """The Program for ``fgraph``.  ``debug`` also returns every node's outputs
-    (and writes nothing in place); ``parallel`` makes the variant whose costly
-    elementwise loops are pranges (numba_cpu.py runs it on large inputs)."""
+def generate(fgraph, update_pairs=(), debug=False, parallel=False):
+    """The Program for ``fgraph``.  ``update_pairs``: (output, input) positions
+    of the updates, which may be written in place (inplace.py).  ``debug`` also
+    returns every node's outputs (and writes nothing in place); ``parallel``
+    makes the variant whose costly elementwise loops are pranges (numba_cpu.py
+    runs it on large inputs)."""
     # the lowerings register themselves per op class; imported here, late, because
     # they import this module's Ref classes
     from . import lower_indexing, lower_map, lower_reduce, lower_shape  # noqa: F401
@@ -401,7 +403,7 @@ def generate(fgraph, debug=False, inplace=True, parallel=False):
         else:
             cg.refs[var] = Array(f"arg{i}", var.dtype, var.ndim, root=var)
 
-    plan = cg.plan = plan_inplace(fgraph, nodes) if inplace and not debug else None
+    plan = cg.plan = None if debug else plan_inplace(fgraph, nodes, update_pairs)
     # elementwise nodes read only by one reduction are computed inside its loop
     inline = set() if debug else {
         n for n in nodes if isinstance(n.op, Elemwise) and n.outputs[0].ndim > 0
@@ -448,7 +450,7 @@ def generate(fgraph, debug=False, inplace=True, parallel=False):
         cg.lines[start:start] = checks
 
     outputs, returned = [], []
-    target_slots = {out_pos: in_pos for out_pos, in_pos in getattr(fgraph, "update_pairs", [])
+    target_slots = {out_pos: in_pos for out_pos, in_pos in update_pairs
                     if plan and in_pos in plan.targets}
     seen = set()
     for k, var in enumerate(fgraph.outputs):

@@ -11,9 +11,11 @@ import numpy as np
 
 from ..graph import Constant
 from . import lowering  # noqa: F401  (tests patch its rules)
-from .codegen import generate
+from .backend import Compiled, backend
 from .errors import node_message
-from .numba_cpu import _conform, _finisher, _locator, load_program
+
+# the backend checked by mode='debug'
+TARGET = "numba"
 
 
 class DebugModeError(AssertionError):
@@ -32,14 +34,12 @@ def _bad_floats(a):
     return a.dtype.kind == "f" and not np.all(np.isfinite(a))
 
 
-def compile_debug(fgraph):
-    program = generate(fgraph, debug=True)
-    dispatcher, _, _ = load_program(fgraph, program)
-    consts = tuple(program.const_args)
-    n_ret = sum(1 for kind, *_ in program.outputs if kind == "ret")
-    finish = _finisher(program)
-    locate = _locator(fgraph, program)
-    node_outputs = [v for node in program.nodes for v in node.outputs]
+def compile_debug(fgraph, update_pairs=(), debug=False, target=TARGET):
+    """``target``'s program with every node's outputs (backend.py), checked
+    against the ops' ``perform`` on every call; updates are not written in place."""
+    compiled = backend(target)(fgraph, debug=True)
+    n_out = len(fgraph.outputs)
+    node_outputs = [v for node in compiled.nodes for v in node.outputs]
 
     def value_of(var, values, computed):
         if isinstance(var, Constant):
@@ -48,33 +48,25 @@ def compile_debug(fgraph):
             return computed[var]
         return values[fgraph.inputs.index(var)]
 
-    arg_types = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
-
     def run(values):
-        _conform(values, arg_types)
         saved = [np.array(v, copy=True) for v in values]
-        try:
-            results = dispatcher(*values, *consts)
-        except Exception as exc:  # noqa: BLE001
-            locate(exc, values)
-            raise
+        results = compiled.run(values)
         for v, s in zip(values, saved):
             if not np.array_equal(v, s, equal_nan=True):
                 raise DebugModeError("the compiled program modified one of its inputs")
-        # 0-d results come back as Python scalars
-        computed = {var: np.asarray(r, dtype=var.dtype) if var.ndim == 0 else r
-                    for var, r in zip(node_outputs, results[n_ret:])}
-        for node in program.nodes:
+        computed = dict(zip(node_outputs, results[n_out:]))
+        for node in compiled.nodes:
             args = [value_of(v, values, computed) for v in node.inputs]
             with np.errstate(all="ignore"):
                 expected = node.op.perform(*args)
             expected = expected if len(node.outputs) > 1 else (expected,)
             for var, want in zip(node.outputs, expected):
-                _compare(node, var, computed[var], np.asarray(want, dtype=var.dtype),
+                _compare(node, var, np.asarray(computed[var]), np.asarray(want, dtype=var.dtype),
                          any(_bad_floats(a) for a in args))
-        return finish(results[:n_ret], values)
+        return results[:n_out]
 
-    return run
+    return Compiled(run, key=compiled.key, path=compiled.path, program=compiled.program,
+                    dispatcher=compiled.dispatcher)
 
 
 def _compare(node, var, got, want, inputs_bad):

@@ -8,6 +8,7 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs
 from ..shared import SharedVariable
+from .backend import backend
 from .inplace import any_overlap
 
 
@@ -30,23 +31,6 @@ class In:
         self.has_default = value is not None
         self.name = name or variable.name
         self.borrow = borrow
-
-
-def _backend(mode):
-    mode = mode or config.mode
-    if mode == "python":
-        from .python import compile_python
-        return compile_python
-    if mode == "numba":
-        from .numba_cpu import compile_numba
-        return compile_numba
-    if mode == "debug":
-        from .debug import compile_debug
-        return compile_debug
-    if mode == "cuda":
-        from .numba_cuda import compile_cuda
-        return compile_cuda
-    raise ValueError(f"unknown mode {mode!r}; choose 'numba', 'cuda', 'python' or 'debug'")
 
 
 def _normalize_updates(updates):
@@ -162,9 +146,9 @@ class Function:
         self.maker = self  # Theano code reads f.maker.fgraph
         # (output index, input index) of each update: a backend may then write an
         # update into its shared variable's buffer (see compile/inplace.py)
-        self.graph.update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
-                                   for k, t in enumerate(self.update_targets)]
-        self._thunk = _backend(mode)(self.graph)
+        update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
+                        for k, t in enumerate(self.update_targets)]
+        self._thunk = backend(self.mode)(self.graph, update_pairs)
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
         self._containers = [v.container for v in self.shared]
@@ -178,7 +162,7 @@ class Function:
             self._locks = [c.lock for c in sorted(unique, key=lambda c: c.order)]
         # a backend whose results are always fresh arrays (an in-place update
         # returning its own buffer) needs no aliasing checks after a call
-        self._owns_results = getattr(self._thunk, "owns_results", False)
+        self._owns_results = self._thunk.owns_results
         # the common call, arrays of exactly the right types, is checked in a few
         # comparisons (flagged axes must still have length 1)
         self._exact = [(np.dtype(i.variable.dtype), i.variable.ndim,
@@ -191,7 +175,7 @@ class Function:
         generated function: a few comparisons, the compiled program, the updates.
         Anything else, a failing call included, goes through _checked_call.  It
         halves the overhead of a small call (W0 in docs/benchmarks.md)."""
-        parts = getattr(self._thunk, "fast", None)
+        parts = self._thunk.fast
         if parts is None or not self._owns_results:
             return None
         program, consts, finish = parts
@@ -248,12 +232,12 @@ class Function:
         (inplace.dealias).  Cheap in the common case: arrays that own their memory
         (``base`` None) and are distinct objects cannot overlap, so the bounds
         check runs only when some array is a view (or wraps foreign memory)."""
-        targets = getattr(self._thunk, "inplace", ())
+        targets = self._thunk.inplace
         if not targets:
             return []
         types = [i.variable.type for i in self.inputs] + [v.type for v in self.shared]
         slots = [k for k, t in enumerate(types) if t.ndim]
-        open_consts = getattr(self._thunk, "open_consts", range(len(consts)))
+        open_consts = self._thunk.open_consts
         group = [values[k] for k in slots] + [f"k{j}" for j in open_consts]
         mine = [values[t] for t in targets]
         pairs = [(t, a) for t in mine for a in group

@@ -11,8 +11,8 @@ before their first write, so a call that fails changes no shared value.
 A matrix product feeding only E (``W - lr * dot(e, x.T)``, the weight
 gradient; ``w - lr * dot(X.T, e)`` for a vector) is folded into E's loop, so
 each weight is read and written once.
-``fgraph.update_pairs`` (set by Function) lists (output index, input index)
-for every update.
+``update_pairs`` (from Function, through the backend) lists (output index,
+input index) for every update.
 """
 from dataclasses import dataclass, field
 
@@ -76,8 +76,7 @@ def _absorbable(fgraph, var, consumer):
             and consumer.inputs.count(var) == 1)
 
 
-def plan_inplace(fgraph, nodes):
-    pairs = getattr(fgraph, "update_pairs", None)
+def plan_inplace(fgraph, nodes, pairs):
     if not pairs:
         return None
     memo = {}

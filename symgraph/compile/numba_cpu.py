@@ -25,6 +25,7 @@ import numpy as np
 
 from ..graph import format_trace
 from . import cache, codegen, compile_worker
+from .backend import Compiled
 from .codegen import generate
 from .errors import reraise_with_node
 from .inplace import dealias, reachable_for_writing
@@ -32,8 +33,11 @@ from .inplace import dealias, reachable_for_writing
 log = logging.getLogger("symgraph.compile")
 
 
-def compile_numba(fgraph):
-    return make_thunk(fgraph, generate(fgraph))
+def compile_numba(fgraph, update_pairs=(), debug=False):
+    """The Numba CPU backend (backend.py's interface)."""
+    if debug:
+        return _debug_thunk(fgraph, generate(fgraph, debug=True))
+    return make_thunk(fgraph, generate(fgraph, update_pairs=update_pairs), update_pairs)
 
 
 def _signature(fgraph, program):
@@ -179,7 +183,7 @@ def _internal_error(program, path, exc):
             f"does not compile. Please report it; mode='python' runs this graph meanwhile.\n{text}")
 
 
-def make_thunk(fgraph, program, dispatcher=None):
+def make_thunk(fgraph, program, update_pairs=(), dispatcher=None):
     if dispatcher is None:
         dispatcher, key, path = load_program(fgraph, program)
     else:
@@ -199,7 +203,8 @@ def make_thunk(fgraph, program, dispatcher=None):
         target = dispatcher
         if loop_size is not None and loop_size(*values) >= codegen.PARALLEL_MIN_SIZE:
             if not threaded:
-                threaded.append(load_program(fgraph, generate(fgraph, parallel=True))[0])
+                threaded.append(load_program(fgraph, generate(
+                    fgraph, update_pairs=update_pairs, parallel=True))[0])
             target = threaded[0]
         return target(*values, *consts) if consts else target(*values)
 
@@ -228,18 +233,39 @@ def make_thunk(fgraph, program, dispatcher=None):
                 raise
         return finish(results, values)
 
-    run.key, run.path, run.program, run.dispatcher = key, path, program, dispatcher
-    run.threaded = threaded
-    # the pieces of a call, for Function's generated fast path (not when a call
-    # may pick the parallel variant)
-    run.fast = (dispatcher, consts, finish) if loop_size is None else None
-    # fgraph input positions whose buffer the program writes (inplace.py)
-    run.inplace = targets
-    run.open_consts = open_consts
-    # results never alias the arguments, shared values, constants or each other,
-    # except an update written in place, which is its shared value (codegen.py)
-    run.owns_results = True
-    return run
+    return Compiled(
+        run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
+        # not when a call may pick the parallel variant
+        fast=(dispatcher, consts, finish) if loop_size is None else None,
+        inplace=targets, open_consts=open_consts,
+        # results are fresh arrays, an update written in place its own buffer (codegen.py)
+        owns_results=True)
+
+
+def _debug_thunk(fgraph, program):
+    """The program that also returns every node's outputs (codegen's debug=True)."""
+    dispatcher, key, path = load_program(fgraph, program)
+    consts = tuple(program.const_args)
+    n_ret = sum(1 for kind, *_ in program.outputs if kind == "ret")
+    finish = _finisher(program)
+    locate = _locator(fgraph, program)
+    node_outputs = [v for node in program.nodes for v in node.outputs]
+    expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
+
+    def run(values):
+        _conform(values, expected)
+        try:
+            results = dispatcher(*values, *consts)
+        except Exception as exc:  # noqa: BLE001 - every failure gets its node named
+            locate(exc, values)
+            raise
+        # 0-d results come back as Numba scalars
+        computed = [np.asarray(r, dtype=var.dtype) if var.ndim == 0 else r
+                    for var, r in zip(node_outputs, results[n_ret:])]
+        return finish(results[:n_ret], values) + computed
+
+    return Compiled(run, nodes=program.nodes, key=key, path=path, program=program,
+                    dispatcher=dispatcher)
 
 
 def _finisher(program):

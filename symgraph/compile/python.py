@@ -2,10 +2,13 @@
 import numpy as np
 
 from ..graph import Constant
+from .backend import Compiled
 from .errors import reraise_with_node
 
 
-def compile_python(fgraph):
+def compile_python(fgraph, update_pairs=(), debug=False):
+    """The reference backend (backend.py's interface); ``update_pairs`` need
+    nothing here: every result is a new array."""
     nodes = fgraph.toposort()
     slot = {v: i for i, v in enumerate(fgraph.inputs)}
     constants = []
@@ -29,6 +32,8 @@ def compile_python(fgraph):
             slot[v] = len(slot)
             constants.append((slot[v], v.data))
     out_slots = [slot[v] for v in fgraph.outputs]
+    if debug:
+        out_slots += [slot[v] for node in nodes for v in node.outputs]
     size = len(slot)
     n_in = len(fgraph.inputs)
 
@@ -50,4 +55,4 @@ def compile_python(fgraph):
                 store[i] = r if r.dtype == dtype else r.astype(dtype)
         return [store[i] for i in out_slots]
 
-    return run
+    return Compiled(run, nodes=nodes)

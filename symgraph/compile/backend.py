@@ -1,0 +1,72 @@
+"""What ``function`` asks of a backend, and the backends by mode name.
+
+A backend is a function ``compile(fgraph, update_pairs=(), debug=False)``:
+
+- ``fgraph``: the optimized graph; its inputs are the function's inputs
+  followed by the shared variables it uses.
+- ``update_pairs``: (output position, input position) for each update, the
+  new value of that shared variable (a backend may write it in place, see
+  inplace.py; the reference backend ignores them).
+- ``debug``: the program also returns every node's outputs (in the order of
+  ``Compiled.nodes``) after the graph's outputs, and writes nothing in place.
+  ``mode='debug'`` (debug.py) compares them with the ops' ``perform``.
+
+It returns a ``Compiled``.  ``function.py`` and ``debug.py`` use nothing else.
+"""
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass(eq=False)
+class Compiled:
+    """One graph, compiled by one backend."""
+
+    # values (inputs, then shared values) -> one array per graph output
+    run: Callable
+    # the nodes in the order their outputs follow the graph outputs (debug=True)
+    nodes: list = field(default_factory=list)
+    # results never alias the arguments, shared values, constants or each other,
+    # except an update written in place, which is its shared value's buffer
+    owns_results: bool = False
+    # (program, constants, finish) for Function's generated fast path, or None:
+    # ``finish(program(*values, *constants), values)`` are the results
+    fast: Optional[tuple] = None
+    # fgraph input positions whose buffer the program writes (inplace.py)
+    inplace: tuple = ()
+    # positions in ``fast[1]`` of the constants an in-place target could share memory with
+    open_consts: tuple = ()
+    # what the program is, for messages, tests and the cache (None when not generated)
+    key: Optional[str] = None
+    path: Optional[str] = None
+    program: object = None
+    dispatcher: object = None
+    # the parallel variant, once compiled (numba_cpu.py)
+    threaded: list = field(default_factory=list)
+
+    def __call__(self, values):
+        return self.run(values)
+
+
+# mode -> (module, function); imported when first used: the Numba backends cost
+# a Numba import (~0.5 s), which a user of mode='python' never pays
+BACKENDS = {
+    "python": ("symgraph.compile.python", "compile_python"),
+    "numba": ("symgraph.compile.numba_cpu", "compile_numba"),
+    "debug": ("symgraph.compile.debug", "compile_debug"),
+}
+NOT_AVAILABLE = {
+    "cuda": "the numba.cuda GPU backend is not part of this version of symgraph yet; "
+            "use mode='numba' (CPU, the default) or mode='python'",
+}
+
+
+def backend(mode):
+    """The compile function of ``mode``."""
+    if mode in NOT_AVAILABLE:
+        raise NotImplementedError(f"mode={mode!r}: {NOT_AVAILABLE[mode]}")
+    if mode not in BACKENDS:
+        choices = ", ".join(repr(m) for m in [*BACKENDS, *NOT_AVAILABLE])
+        raise ValueError(f"unknown mode {mode!r}; choose one of {choices}")
+    module, name = BACKENDS[mode]
+    return getattr(importlib.import_module(module), name)
