@@ -111,44 +111,6 @@ def _is_infix(var):
         and len(var.owner.inputs) >= 2
 
 
-def _pp_dimshuffle(op, args, inputs):
-    n = len(op.new_order)
-    if n >= 2 and op.new_order == tuple(reversed(range(n))):
-        return f"{args[0]}.T"
-    return None
-
-
-def _pp_index(spec, index_args):
-    """x[...] text for an indexing spec (see ops/indexing.py)."""
-    it, items = iter(index_args), []
-    for entry in spec:
-        if entry[0] == "s":
-            parts = [next(it) if given else "" for given in entry[1:]]
-            items.append(":".join(parts[:2] if not entry[3] else parts))
-        else:
-            items.append("None" if entry[0] == "x" else next(it))
-    return "[" + ", ".join(items) + "]"
-
-
-def _pp_subtensor(op, args, inputs):
-    return args[0] + _pp_index(op.spec, args[1:])
-
-
-def _pp_inc_subtensor(op, args, inputs):
-    name = "set_subtensor" if op.set_instead_of_inc else "inc_subtensor"
-    return f"{name}({args[0]}{_pp_index(op.spec, args[2:])}, {args[1]})"
-
-
-def _pp_rules():
-    # op class -> formatter(op, argument texts, input variables); None falls back to f(args)
-    from .ops import indexing, shape
-    return {shape.DimShuffle: _pp_dimshuffle,
-            shape.ShapeI: lambda op, args, inputs: f"{args[0]}.shape[{op.i}]",
-            shape.Shape: lambda op, args, inputs: f"{args[0]}.shape",
-            indexing.Subtensor: _pp_subtensor,
-            indexing.IncSubtensor: _pp_inc_subtensor}
-
-
 def pp(var, max_length=None):
     """Infix text of a graph: ``sg.pp(x + y) == '(x + y)'``.
 
@@ -156,7 +118,7 @@ def pp(var, max_length=None):
     on graphs that reuse subexpressions (error messages use it).
     """
     from .ops.elemwise import Elemwise
-    rules, memo = _pp_rules(), {}
+    memo = {}
 
     def text(v):
         if v not in memo:
@@ -175,8 +137,7 @@ def pp(var, max_length=None):
             return "(" + f" {symbol} ".join(args) + ")"
         if symbol and len(args) == 1:
             return symbol + args[0]
-        rule = rules.get(type(op))
-        result = rule(op, args, inputs) if rule else None
+        result = op.pp_text(args, inputs)
         if result is not None:
             return result
         # commas already separate call arguments: f(x + y), not f((x + y))

@@ -20,10 +20,7 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops.blas import Dot
-from ..ops.check import CheckAndRaise
 from ..ops.elemwise import Elemwise
-from ..ops.indexing import Subtensor
-from ..ops.shape import DimShuffle, Rebroadcast, Reshape
 
 
 @dataclass
@@ -41,10 +38,8 @@ def roots(var, memo=None):
     if var.owner is None:
         found = frozenset() if isinstance(var, Constant) else frozenset([var])
     else:
-        op = var.owner.op
-        is_view = isinstance(op, (DimShuffle, Rebroadcast, Reshape, CheckAndRaise)) or \
-            (isinstance(op, Subtensor) and not op.advanced)
-        found = roots(var.owner.inputs[0], memo) if is_view else frozenset()
+        viewed = var.owner.op.view_of
+        found = frozenset() if viewed is None else roots(var.owner.inputs[viewed], memo)
     memo[var] = found
     return found
 

@@ -163,16 +163,11 @@ def elemwise_loop(cg, node, refs, dims, out):
     cg.loops(dims, body, parallel=costly(node.op))
 
 
-# scalar functions that make a loop compute-bound: the ones worth threads (a
-# loop of adds and multiplies is bound by memory, which one core already saturates)
-_COSTLY = (ew.Exp, ew.Log, ew.Log1p, ew.Expm1, ew.Sqrt, ew.Sin, ew.Cos, ew.Tan, ew.Tanh, ew.Sinh,
-           ew.Cosh, ew.ArcSin, ew.ArcCos, ew.ArcTan, ew.Erf, ew.Pow, ew.Sigmoid, ew.Softplus)
-
-
 def costly(op):
+    """A loop of ``op`` is compute-bound (Elemwise.costly), worth threads."""
     if isinstance(op, Fused):
         return any(costly(step) for step, _ in op.steps)
-    return isinstance(op, _COSTLY)
+    return op.costly
 
 
 class ElemRef(View):

@@ -14,6 +14,17 @@ from ..graph import Apply, Variable
 class Op:
     # number of outputs; ops with several outputs return a tuple from perform
     nout = 1
+    # Facts the optimizer and the backends read from the op itself:
+    # the input position whose memory output 0 may share (a view), or None
+    view_of = None
+    # the input position whose shape output 0 always has (elementwise ops aside), or None
+    shape_of = None
+    # worth recomputing in every consumer rather than storing (fusion)
+    cheap = False
+
+    def pp_text(self, args, inputs):
+        """How ``sg.pp`` prints this op on argument texts ``args``; None: ``name(args)``."""
+        return None
 
     def make_node(self, *inputs):
         raise NotImplementedError

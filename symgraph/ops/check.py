@@ -11,6 +11,7 @@ class CheckAndRaise(Op):
     """``x`` unchanged, once every condition (a bool or integer scalar) holds;
     else ValueError(message) at run time.  Nodes that use the result run after
     the check, so a check placed on an operand guards what is computed from it."""
+    view_of = 0
     message: str
 
     def make_node(self, x, *conditions):

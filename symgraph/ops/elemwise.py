@@ -6,6 +6,7 @@ and a one-line gradient.  Broadcasting follows the inputs' broadcastable flags.
 """
 import functools
 import math
+import operator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -83,6 +84,12 @@ class Elemwise(Op):
     fn: ClassVar = None          # NumPy ufunc or function
     code: ClassVar = None        # scalar expression template: "math.exp({0})"
     symbol: ClassVar = None      # infix symbol for printing, e.g. "+"
+    # a loop of it is compute-bound, worth threads (a loop of adds and
+    # multiplies is bound by memory, which one core already saturates)
+    costly: ClassVar = False
+    # its SymPy form (the SymPy pass): the name of a SymPy function, or a function
+    # of SymPy values; None: the pass leaves it alone
+    sympy_form: ClassVar = None
 
     def output_dtype(self, dtypes):
         return _numpy_result_dtype(type(self).fn, tuple(dtypes))
@@ -113,6 +120,13 @@ class Elemwise(Op):
         """The scalar expression of this op applied to the expressions ``args``."""
         return self.code.format(*args)
 
+    def to_sympy(self, sympy, args):
+        """This op applied to SymPy values (only when ``sympy_form`` is set)."""
+        form = self.sympy_form
+        if form == "sqr":
+            return args[0] ** 2
+        return getattr(sympy, form)(*args) if isinstance(form, str) else form(*args)
+
     def grad(self, inputs, outputs, output_grads):
         grads = self.local_grad(inputs, outputs[0], output_grads[0])
         return [None if g is None or not is_float(x.dtype) else _T().unbroadcast(g, x)
@@ -131,10 +145,14 @@ def _zero_grads(*args):
     return [_T().zeros_like(x) for x in inputs]
 
 
-def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise, doc=None):
+def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise, doc=None,
+             cheap=False, costly=False, sympy_form=None):
     """Define one elementwise op class in a line (see the table below).  ``doc``
-    is the class docstring, for the ops that users call directly (T.nnet.sigmoid)."""
+    is the class docstring, for the ops that users call directly (T.nnet.sigmoid);
+    ``cheap``, ``costly`` and ``sympy_form`` are the facts of Elemwise."""
     attrs = {"nin": nin, "fn": staticmethod(fn), "code": code, "symbol": symbol,
+             "cheap": cheap, "costly": costly,
+             "sympy_form": staticmethod(sympy_form) if callable(sympy_form) else sympy_form,
              "__module__": __name__, "__qualname__": name, "__doc__": doc}
     if grad is not None:
         attrs["local_grad"] = lambda self, inputs, out, g: grad(*inputs, out, g)
@@ -215,11 +233,11 @@ def _extremum_grads(x, y, o, g):
 
 
 # name, NumPy function, scalar template, gradient, extra
-Add = elemwise("Add", np.add, None, lambda *a: [a[-1]] * (len(a) - 2), nin=None, symbol="+", base=NAry)
-Mul = elemwise("Mul", np.multiply, None, _mul_grad, nin=None, symbol="*", base=NAry)
-Sub = elemwise("Sub", np.subtract, "({0} - {1})", lambda x, y, o, g: [g, -g], nin=2, symbol="-")
+Add = elemwise("Add", np.add, None, lambda *a: [a[-1]] * (len(a) - 2), nin=None, symbol="+", base=NAry, cheap=True, sympy_form="Add")
+Mul = elemwise("Mul", np.multiply, None, _mul_grad, nin=None, symbol="*", base=NAry, cheap=True, sympy_form="Mul")
+Sub = elemwise("Sub", np.subtract, "({0} - {1})", lambda x, y, o, g: [g, -g], nin=2, symbol="-", cheap=True, sympy_form=operator.sub)
 TrueDiv = elemwise("TrueDiv", np.true_divide, "({0} / {1})",
-                   lambda x, y, o, g: [g / y, -g * x / (y * y)], nin=2, symbol="/")
+                   lambda x, y, o, g: [g / y, -g * x / (y * y)], nin=2, symbol="/", sympy_form=operator.truediv)
 IntDiv = elemwise("IntDiv", np.floor_divide, "({0} // {1})", _zero_grads, nin=2, symbol="//")
 Mod = elemwise("Mod", np.mod, "({0} % {1})",
                lambda x, y, o, g: [g, -g * _T().floor(x / y)], nin=2, symbol="%")
@@ -227,56 +245,56 @@ Pow = elemwise("Pow", np.power, "({0} ** {1})",
                # d/dy at x == 0 is 0 (0 ** y is constant in y), not 0 * log(0) = nan
                lambda x, y, o, g: [g * y * x ** (y - 1),
                                    g * _T().switch(_T().eq(x, 0), 0, o * _T().log(x))],
-               nin=2, symbol="**")
+               nin=2, symbol="**", costly=True, sympy_form=operator.pow)
 NEGATIVE_INT_POWER = "Integers to negative integer powers are not allowed."
 # integers to a negative integer power raise (NumPy's rule), element by element:
 # such a loop must not write into a shared variable in place (compile/inplace.py)
 Pow.may_fail = lambda self, dtypes: (np.dtype(self.output_dtype(dtypes)).kind in "iub"
                                      and np.dtype(dtypes[1]).kind == "i")
-Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})", _extremum_grads, nin=2)
-Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})", _extremum_grads, nin=2)
-Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-")
-Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * _T().sgn(x)])
-Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o])
-Log = elemwise("Log", np.log, "math.log({0})", lambda x, o, g: [g / x])
-Log1p = elemwise("Log1p", np.log1p, "math.log1p({0})", lambda x, o, g: [g / (1 + x)])
-Expm1 = elemwise("Expm1", np.expm1, "math.expm1({0})", lambda x, o, g: [g * (o + 1)])
-Sqrt = elemwise("Sqrt", np.sqrt, "math.sqrt({0})", lambda x, o, g: [g * 0.5 / o])
-Sqr = elemwise("Sqr", np.square, "({0} * {0})", lambda x, o, g: [g * 2 * x])
-Sin = elemwise("Sin", np.sin, "math.sin({0})", lambda x, o, g: [g * _T().cos(x)])
-Cos = elemwise("Cos", np.cos, "math.cos({0})", lambda x, o, g: [-g * _T().sin(x)])
-Tan = elemwise("Tan", np.tan, "math.tan({0})", lambda x, o, g: [g * (1 + o * o)])
-Tanh = elemwise("Tanh", np.tanh, "math.tanh({0})", lambda x, o, g: [g * (1 - o * o)])
-Sinh = elemwise("Sinh", np.sinh, "math.sinh({0})", lambda x, o, g: [g * _T().cosh(x)])
-Cosh = elemwise("Cosh", np.cosh, "math.cosh({0})", lambda x, o, g: [g * _T().sinh(x)])
-ArcSin = elemwise("ArcSin", np.arcsin, "math.asin({0})", lambda x, o, g: [g / _T().sqrt(1 - x * x)])
-ArcCos = elemwise("ArcCos", np.arccos, "math.acos({0})", lambda x, o, g: [-g / _T().sqrt(1 - x * x)])
-ArcTan = elemwise("ArcTan", np.arctan, "math.atan({0})", lambda x, o, g: [g / (1 + x * x)])
+Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})", _extremum_grads, nin=2, cheap=True)
+Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})", _extremum_grads, nin=2, cheap=True)
+Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-", cheap=True, sympy_form=operator.neg)
+Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * _T().sgn(x)], cheap=True)
+Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o], costly=True, sympy_form="exp")
+Log = elemwise("Log", np.log, "math.log({0})", lambda x, o, g: [g / x], costly=True, sympy_form="log")
+Log1p = elemwise("Log1p", np.log1p, "math.log1p({0})", lambda x, o, g: [g / (1 + x)], costly=True)
+Expm1 = elemwise("Expm1", np.expm1, "math.expm1({0})", lambda x, o, g: [g * (o + 1)], costly=True)
+Sqrt = elemwise("Sqrt", np.sqrt, "math.sqrt({0})", lambda x, o, g: [g * 0.5 / o], costly=True, sympy_form="sqrt")
+Sqr = elemwise("Sqr", np.square, "({0} * {0})", lambda x, o, g: [g * 2 * x], cheap=True, sympy_form="sqr")
+Sin = elemwise("Sin", np.sin, "math.sin({0})", lambda x, o, g: [g * _T().cos(x)], costly=True, sympy_form="sin")
+Cos = elemwise("Cos", np.cos, "math.cos({0})", lambda x, o, g: [-g * _T().sin(x)], costly=True, sympy_form="cos")
+Tan = elemwise("Tan", np.tan, "math.tan({0})", lambda x, o, g: [g * (1 + o * o)], costly=True)
+Tanh = elemwise("Tanh", np.tanh, "math.tanh({0})", lambda x, o, g: [g * (1 - o * o)], costly=True)
+Sinh = elemwise("Sinh", np.sinh, "math.sinh({0})", lambda x, o, g: [g * _T().cosh(x)], costly=True)
+Cosh = elemwise("Cosh", np.cosh, "math.cosh({0})", lambda x, o, g: [g * _T().sinh(x)], costly=True)
+ArcSin = elemwise("ArcSin", np.arcsin, "math.asin({0})", lambda x, o, g: [g / _T().sqrt(1 - x * x)], costly=True)
+ArcCos = elemwise("ArcCos", np.arccos, "math.acos({0})", lambda x, o, g: [-g / _T().sqrt(1 - x * x)], costly=True)
+ArcTan = elemwise("ArcTan", np.arctan, "math.atan({0})", lambda x, o, g: [g / (1 + x * x)], costly=True)
 Erf = elemwise("Erf", _erf, "math.erf({0})",
-               lambda x, o, g: [g * (2 / math.sqrt(math.pi)) * _T().exp(-x * x)])
+               lambda x, o, g: [g * (2 / math.sqrt(math.pi)) * _T().exp(-x * x)], costly=True)
 Floor = elemwise("Floor", np.floor, "math.floor({0})", lambda x, o, g: [_T().zeros_like(x)])
 Ceil = elemwise("Ceil", np.ceil, "math.ceil({0})", lambda x, o, g: [_T().zeros_like(x)])
 Round = elemwise("Round", np.round, "np.round({0})", lambda x, o, g: [_T().zeros_like(x)])
 Sign = elemwise("Sign", _sign, "np.sign({0})", lambda x, o, g: [_T().zeros_like(x)])
 Sigmoid = elemwise("Sigmoid", _safe_sigmoid, "(1.0 / (1.0 + math.exp(-{0})))",
                    lambda x, o, g: [g * o * (1 - o)],
-                   doc="The logistic function 1 / (1 + exp(-x)), elementwise (T.nnet.sigmoid).")
+                   doc="The logistic function 1 / (1 + exp(-x)), elementwise (T.nnet.sigmoid).", costly=True)
 Softplus = elemwise("Softplus", _softplus, "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))",
                     lambda x, o, g: [g * _T().nnet.sigmoid(x)],
-                    doc="log(1 + exp(x)) elementwise, computed without overflow (T.nnet.softplus).")
-EQ = elemwise("EQ", np.equal, "({0} == {1})", _zero_grads, nin=2, symbol="==")
-NEQ = elemwise("NEQ", np.not_equal, "({0} != {1})", _zero_grads, nin=2, symbol="!=")
-LT = elemwise("LT", np.less, "({0} < {1})", _zero_grads, nin=2, symbol="<")
-LE = elemwise("LE", np.less_equal, "({0} <= {1})", _zero_grads, nin=2, symbol="<=")
-GT = elemwise("GT", np.greater, "({0} > {1})", _zero_grads, nin=2, symbol=">")
-GE = elemwise("GE", np.greater_equal, "({0} >= {1})", _zero_grads, nin=2, symbol=">=")
-And = elemwise("And", np.bitwise_and, "({0} & {1})", _zero_grads, nin=2, symbol="&")
-Or = elemwise("Or", np.bitwise_or, "({0} | {1})", _zero_grads, nin=2, symbol="|")
-Xor = elemwise("Xor", np.bitwise_xor, "({0} ^ {1})", _zero_grads, nin=2, symbol="^")
-Invert = elemwise("Invert", np.invert, "(~{0})", _zero_grads, symbol="~")
+                    doc="log(1 + exp(x)) elementwise, computed without overflow (T.nnet.softplus).", costly=True)
+EQ = elemwise("EQ", np.equal, "({0} == {1})", _zero_grads, nin=2, symbol="==", cheap=True)
+NEQ = elemwise("NEQ", np.not_equal, "({0} != {1})", _zero_grads, nin=2, symbol="!=", cheap=True)
+LT = elemwise("LT", np.less, "({0} < {1})", _zero_grads, nin=2, symbol="<", cheap=True)
+LE = elemwise("LE", np.less_equal, "({0} <= {1})", _zero_grads, nin=2, symbol="<=", cheap=True)
+GT = elemwise("GT", np.greater, "({0} > {1})", _zero_grads, nin=2, symbol=">", cheap=True)
+GE = elemwise("GE", np.greater_equal, "({0} >= {1})", _zero_grads, nin=2, symbol=">=", cheap=True)
+And = elemwise("And", np.bitwise_and, "({0} & {1})", _zero_grads, nin=2, symbol="&", cheap=True)
+Or = elemwise("Or", np.bitwise_or, "({0} | {1})", _zero_grads, nin=2, symbol="|", cheap=True)
+Xor = elemwise("Xor", np.bitwise_xor, "({0} ^ {1})", _zero_grads, nin=2, symbol="^", cheap=True)
+Invert = elemwise("Invert", np.invert, "(~{0})", _zero_grads, symbol="~", cheap=True)
 Switch = elemwise("Switch", _switch, "({1} if {0} else {2})",
-                  lambda c, a, b, o, g: [None, _T().switch(c, g, 0), _T().switch(c, 0, g)], nin=3)
-Second = elemwise("Second", _second, "{1}", lambda x, y, o, g: [None, g], nin=2)
+                  lambda c, a, b, o, g: [None, _T().switch(c, g, 0), _T().switch(c, 0, g)], nin=3, cheap=True)
+Second = elemwise("Second", _second, "{1}", lambda x, y, o, g: [None, g], nin=2, cheap=True)
 Clip = elemwise("Clip", np.clip, "min(max({0}, {1}), {2})",
                 lambda x, lo, hi, o, g: [g * ((x >= lo) & (x <= hi)), g * (x < lo), g * (x > hi)], nin=3)
 
@@ -291,6 +309,7 @@ Clip.output_dtype = lambda self, dtypes: _numpy_result_dtype(np.add, tuple(dtype
 class Cast(Elemwise):
     dtype: str = "float64"
     nin = 1
+    cheap = True
 
     def output_dtype(self, dtypes):
         return self.dtype

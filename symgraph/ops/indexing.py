@@ -151,6 +151,18 @@ def _check_index_vars(spec, index_vars):
             raise IndexError(f"slice bounds and scalar indices must be integer scalars, got {var.type}")
 
 
+def index_text(spec, index_args):
+    """The ``[...]`` text of an indexing spec, for printing."""
+    it, items = iter(index_args), []
+    for entry in spec:
+        if entry[0] == "s":
+            parts = [next(it) if given else "" for given in entry[1:]]
+            items.append(":".join(parts[:2] if not entry[3] else parts))
+        else:
+            items.append("None" if entry[0] == "x" else next(it))
+    return "[" + ", ".join(items) + "]"
+
+
 @dataclass(frozen=True)
 class Subtensor(Op):
     """x[index] with ints, slices, new axes and integer/boolean arrays."""
@@ -159,6 +171,14 @@ class Subtensor(Op):
     @property
     def advanced(self):
         return any(e[0] == "a" for e in self.spec)
+
+    @property
+    def view_of(self):
+        # basic indexing is a view of x; integer/boolean arrays make a copy
+        return None if self.advanced else 0
+
+    def pp_text(self, args, inputs):
+        return args[0] + index_text(self.spec, args[1:])
 
     def make_node(self, x, *index_vars):
         _check_index_vars(self.spec, index_vars)
@@ -190,6 +210,11 @@ class IncSubtensor(Op):
     which is what the gradient of advanced indexing needs.
     """
     spec: tuple
+    shape_of = 0
+
+    def pp_text(self, args, inputs):
+        name = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"
+        return f"{name}({args[0]}{index_text(self.spec, args[2:])}, {args[1]})"
     set_instead_of_inc: bool = False
 
     @property

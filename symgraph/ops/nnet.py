@@ -22,6 +22,8 @@ def _float_type(x, name):
 @dataclass(frozen=True)
 class Softmax(Op):
     """exp(x) / sum(exp(x)) along the last axis, shifted by the maximum for stability."""
+    shape_of = 0
+
     def make_node(self, x):
         return self.apply([x], [_float_type(x, "softmax")])
 
@@ -37,6 +39,8 @@ class Softmax(Op):
 @dataclass(frozen=True)
 class LogSoftmax(Op):
     """log(softmax(x)) along the last axis, as x - max - log(sum(exp(x - max)))."""
+    shape_of = 0
+
     def make_node(self, x):
         return self.apply([x], [_float_type(x, "log_softmax")])
 

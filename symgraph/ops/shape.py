@@ -28,6 +28,11 @@ class DimShuffle(Op):
     """Permute axes, drop broadcastable axes and insert new ones ('x')."""
     input_broadcastable: tuple
     new_order: tuple
+    view_of = 0
+
+    def pp_text(self, args, inputs):
+        n = len(self.new_order)
+        return f"{args[0]}.T" if n >= 2 and self.new_order == tuple(reversed(range(n))) else None
 
     def __post_init__(self):
         kept = [a for a in self.new_order if a != "x"]
@@ -79,6 +84,9 @@ class DimShuffle(Op):
 @dataclass(frozen=True)
 class Shape(Op):
     """The shape of ``x`` as an int64 vector (``x.shape``)."""
+    def pp_text(self, args, inputs):
+        return f"{args[0]}.shape"
+
     def make_node(self, x):
         return self.apply([x], [TensorType("int64", (False,))])
 
@@ -93,6 +101,9 @@ class Shape(Op):
 class ShapeI(Op):
     """``x.shape[i]`` as one op: the common case, and simple to compile."""
     i: int
+
+    def pp_text(self, args, inputs):
+        return f"{args[0]}.shape[{self.i}]"
 
     def make_node(self, x):
         if not 0 <= self.i < x.ndim:
@@ -152,6 +163,7 @@ def check_reshape_sizes(sizes):
 class Reshape(Op):
     """``x`` reshaped to the int64 vector ``shape`` of ``ndim`` entries."""
     ndim: int
+    view_of = 0     # when the memory allows (a copy otherwise): may share
 
     def make_node(self, x, shape):
         if shape.ndim != 1 or not shape.dtype.startswith(("int", "uint")):
@@ -305,6 +317,8 @@ class ARange(Op):
 class Rebroadcast(Op):
     """Change broadcastable flags; a flag set to True is checked at run time."""
     broadcastable: tuple
+    view_of = 0
+    shape_of = 0
 
     def make_node(self, x):
         if len(self.broadcastable) != x.ndim:

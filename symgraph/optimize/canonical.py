@@ -14,10 +14,9 @@ import numpy as np
 from ..graph import Constant
 from ..ops import elemwise as ew
 from ..ops.elemwise import Elemwise, Second
-from ..ops.indexing import IncSubtensor, Subtensor
-from ..ops.nnet import LogSoftmax, Softmax
+from ..ops.indexing import Subtensor
 from ..ops.reduce import Argmax
-from ..ops.shape import ARange, DimShuffle, Rebroadcast, ShapeI
+from ..ops.shape import ARange, DimShuffle, ShapeI
 from ..types import is_float
 from .values import constant_array, make_constant, scalar_constant, scalar_value
 
@@ -259,10 +258,6 @@ def compose_dimshuffles(out):
         return None
 
 
-# ops whose output has the shape of their first input
-SAME_SHAPE = (Softmax, LogSoftmax, Rebroadcast, IncSubtensor)
-
-
 def shape_of_input(out):
     """shape_i(x) read from where the length comes from: 1 on a broadcastable
     axis, else the input of an elementwise op or view that has that length
@@ -280,8 +275,8 @@ def shape_of_input(out):
         return None
     if isinstance(node.op, DimShuffle):
         return ShapeI(node.op.new_order[i])(node.inputs[0])
-    if isinstance(node.op, SAME_SHAPE):
-        return ShapeI(i)(node.inputs[0])
+    if node.op.shape_of is not None:
+        return ShapeI(i)(node.inputs[node.op.shape_of])
     if isinstance(node.op, ARange):
         # arange(0, n, 1) has n elements; n from a shape is never negative
         start, stop, step = node.inputs
@@ -333,7 +328,7 @@ def fill_from_input(out):
     elementwise result (or a same-shape op's) is its inputs' shape."""
     x, y = out.owner.inputs
     node = x.owner
-    if node is None or not isinstance(node.op, (Elemwise,) + SAME_SHAPE):
+    if node is None or not (isinstance(node.op, Elemwise) or node.op.shape_of is not None):
         return None
-    sources = node.inputs if isinstance(node.op, Elemwise) else node.inputs[:1]
+    sources = node.inputs if isinstance(node.op, Elemwise) else [node.inputs[node.op.shape_of]]
     return y, list(sources)

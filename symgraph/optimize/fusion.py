@@ -11,14 +11,9 @@ into each of them instead of being stored; any other shared node is the
 output of its own group.
 """
 from ..graph import toposort
-from ..ops import elemwise as ew
 from ..ops.elemwise import Elemwise
 from ..ops.fused import Fused
 
-# ops worth recomputing in every consumer rather than writing out
-CHEAP = (ew.Add, ew.Sub, ew.Mul, ew.Neg, ew.Abs, ew.Sqr, ew.Second, ew.Cast, ew.Maximum,
-         ew.Minimum, ew.Switch, ew.EQ, ew.NEQ, ew.LT, ew.LE, ew.GT, ew.GE, ew.And, ew.Or,
-         ew.Xor, ew.Invert)
 MAX_COPIES = 4
 MAX_GROUP = 128
 
@@ -80,7 +75,7 @@ def find_groups(outputs, member=fusable, copyable=None):
 def _copyable(node, copyable):
     if copyable is not None:
         return copyable(node)
-    return isinstance(node.op, CHEAP) and len(node.inputs) <= 3
+    return node.op.cheap and len(node.inputs) <= 3
 
 
 def steps_and_leaves(members):

@@ -41,21 +41,9 @@ SECONDS_PER_PASS = 3.0
 _cache = {}   # cluster structure -> simplified SymPy expression, or None
 
 
-def _sympy_ops(sympy):
-    return {
-        ew.Add: lambda *a: sympy.Add(*a), ew.Mul: lambda *a: sympy.Mul(*a),
-        ew.Sub: lambda a, b: a - b, ew.TrueDiv: lambda a, b: a / b, ew.Neg: lambda a: -a,
-        ew.Pow: lambda a, b: a ** b, ew.Sqr: lambda a: a ** 2, ew.Sqrt: sympy.sqrt,
-        ew.Exp: sympy.exp, ew.Log: sympy.log, ew.Sin: sympy.sin, ew.Cos: sympy.cos,
-    }
-
-
-CONVERTIBLE = (ew.Add, ew.Mul, ew.Sub, ew.TrueDiv, ew.Neg, ew.Pow, ew.Sqr, ew.Sqrt,
-               ew.Exp, ew.Log, ew.Sin, ew.Cos)
-
-
 def _member(node):
-    return type(node.op) in CONVERTIBLE and is_float(node.outputs[0].dtype)
+    # an op with a SymPy form (Elemwise.sympy_form), on floats
+    return getattr(node.op, "sympy_form", None) is not None and is_float(node.outputs[0].dtype)
 
 
 class _Timeout(Exception):
@@ -115,10 +103,9 @@ def _simplify(sympy, steps, leaf_keys):
     transcendental = sum(isinstance(op, (ew.Exp, ew.Log, ew.Sin, ew.Cos)) for op, _ in steps)
     if not any(n > 1 for n, (kind, _) in zip(uses, leaf_keys) if kind == "v") and transcendental < 2:
         return None   # every input used once, at most one function: little for SymPy to find
-    table = _sympy_ops(sympy)
     values = list(symbols)
     for op, refs in steps:
-        values.append(table[type(op)](*[values[r] for r in refs]))
+        values.append(op.to_sympy(sympy, [values[r] for r in refs]))
     original = values[-1]
     budget = sum(max(1, len(refs) - 1) for _, refs in steps) / 2
     best, best_cost = None, budget
