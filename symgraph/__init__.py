@@ -7,7 +7,8 @@ from .config import config
 from . import graph, tensor, printing  # noqa: F401
 from .graph import Apply, Constant, FunctionGraph, Variable  # noqa: F401
 from .shared import SharedVariable, shared
-from .grad import GradientError, grad, verify_grad  # noqa: F401
+from .grad import grad
+from .gradcheck import GradientError, verify_grad  # noqa: F401
 from .compile import In, Function, function
 from .printing import debugprint, pp
 from .optimize import optimize_fgraph

@@ -23,7 +23,7 @@ import symgraph.tensor as T
 
 def load_digits(seed=0, test_fraction=0.25):
     """The 8x8 digits shipped with scikit-learn (no download), scaled to [0, 1]."""
-    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.datasets import load_digits as sklearn_digits  # optional: the examples extra
     data = sklearn_digits()
     X = data.data / 16.0
     y = data.target.astype("int32")
@@ -65,7 +65,7 @@ class _Progress:
 
     def __init__(self, total, show):
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # optional: the examples extra
             self.bar = tqdm(total=total, desc="training", unit="step", file=sys.stdout)
         except ImportError:       # the bar is cosmetic: train without it
             self.bar = None
@@ -92,9 +92,9 @@ def _count(var):
 
 def _plot(losses, accuracies, path):
     try:
-        import matplotlib
+        import matplotlib  # optional: the examples extra
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # optional: the examples extra
     except ImportError:
         return "matplotlib is not installed (pip install matplotlib); no training plot"
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -4,8 +4,9 @@ op for its input gradients, which are ordinary graphs (so grads of grads work).
 import warnings
 
 from .graph import Variable, ancestors, clone_replace, toposort
-from .jacobian import GradientError  # noqa: F401  (raised by verify_grad)
 from .types import is_float
+from .config import config
+from .late import tensor as T
 
 
 class DisconnectedInputError(ValueError):
@@ -23,7 +24,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     ``consider_constant``: variables through which no gradient flows.
     ``known_grads``: {variable: gradient} to start from (then ``cost`` may be None).
     """
-    from . import tensor as T
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError("disconnected_inputs must be 'raise', 'warn' or 'ignore'")
     wrt_list, single = _as_list(wrt)
@@ -73,7 +73,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
 
 
 def _backprop(outputs, seeds, blocked, wanted):
-    from . import tensor as T
     # only nodes that lie between the seeds and a wanted variable matter
     nodes = toposort(outputs)
     leads_to_wanted = set(wanted)
@@ -106,8 +105,6 @@ def _backprop(outputs, seeds, blocked, wanted):
 
 def _zeros_for(w):
     """A zero gradient for w: w's type, or floatX for an integer w (as in Theano)."""
-    from . import tensor as T
-    from .config import config
     return T.zeros_like(w, dtype=w.dtype if is_float(w.dtype) else config.floatX)
 
 
@@ -132,7 +129,6 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
 
 def Rop(f, wrt, eval_points, disconnected_inputs="raise"):
     """Jacobian-vector product (df/dwrt) v, built from two Lops (the transpose trick)."""
-    from . import tensor as T
     f_list, f_single = _as_list(f)
     wrt_list, _ = _as_list(wrt)
     points, _ = _as_list(eval_points)
@@ -149,23 +145,3 @@ def Rop(f, wrt, eval_points, disconnected_inputs="raise"):
         jvp = grad(inner, u, disconnected_inputs="ignore")
         out.append(clone_replace(jvp, {u: T.zeros_like(fi)}))
     return out[0] if f_single else out
-
-
-def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """The Jacobian of ``expression`` with respect to ``wrt`` (a variable or a list),
-    of shape expression.shape + wrt.shape; a scalar expression gives its gradient."""
-    from .jacobian import jacobian as _jacobian
-    return _jacobian(expression, wrt, consider_constant, disconnected_inputs)
-
-
-def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """The matrix of second derivatives of the scalar ``cost`` with respect to each
-    ``wrt``: jacobian(grad(cost, w), w)."""
-    from .jacobian import hessian as _hessian
-    return _hessian(cost, wrt, consider_constant, disconnected_inputs)
-
-
-def verify_grad(fn, points, rng=None, eps=None, tol=None, mode="python"):
-    from .jacobian import verify_grad as _verify
-    return _verify(fn, points, rng=rng, eps=eps, tol=tol, mode=mode)
-

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from .late import variable
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _counter = itertools.count()
 
@@ -119,8 +121,7 @@ class Apply:
 
 
 def _variable_for(type, owner, index):
-    from .tensor.variable import TensorVariable
-    return TensorVariable(type, owner=owner, index=index)
+    return variable.TensorVariable(type, owner=owner, index=index)
 
 
 # --------------------------------------------------------------------- walking

@@ -5,6 +5,9 @@ import sys
 import tempfile
 
 from .graph import Constant, FunctionGraph, Variable, toposort
+from .ops.shape import DimShuffle
+from .ops.elemwise import Elemwise
+from .shared import SharedVariable
 
 
 # --------------------------------------------------------------------- what to print
@@ -98,7 +101,6 @@ def debugprint(obj, file=None, print_type=False):
 # --------------------------------------------------------------------- pp
 def _is_implicit_broadcast(var):
     """A dimshuffle that only prepends broadcastable axes: what NumPy does unasked."""
-    from .ops.shape import DimShuffle
     if var.owner is None or not isinstance(var.owner.op, DimShuffle):
         return False
     order = var.owner.op.new_order
@@ -117,7 +119,6 @@ def pp(var, max_length=None):
     ``max_length`` cuts every sub-expression's text, which keeps the work linear
     on graphs that reuse subexpressions (error messages use it).
     """
-    from .ops.elemwise import Elemwise
     memo = {}
 
     def text(v):
@@ -163,7 +164,7 @@ _MAX_REPR_NODES = 200
 
 def _import_graphviz():
     try:
-        import graphviz
+        import graphviz  # optional: only pictures need it
     except ImportError as e:
         raise RuntimeError("the 'graphviz' Python package is needed: pip install graphviz") from e
     return graphviz
@@ -171,7 +172,6 @@ def _import_graphviz():
 
 def _graphviz_graph(obj):
     """A graphviz.Digraph: apply nodes as boxes, graph inputs and outputs as ellipses."""
-    from .shared import SharedVariable
     graphviz = _import_graphviz()
     roots = _roots(obj)
     g = graphviz.Digraph("symgraph")

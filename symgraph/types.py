@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .late import variable
+
 # the dtypes symgraph knows, by the one-letter prefixes of T.dmatrix, T.ivector, ...
 PREFIX_DTYPES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64",
                  "f": "float32", "d": "float64"}
@@ -47,8 +49,7 @@ class TensorType:
         return len(self.broadcastable)
 
     def __call__(self, name=None):
-        from .tensor.variable import TensorVariable
-        return TensorVariable(self, name=name)
+        return variable.TensorVariable(self, name=name)
 
     def __str__(self):
         kind = {0: "Scalar", 1: "Vector", 2: "Matrix"}.get(self.ndim, f"Tensor{self.ndim}")

@@ -185,7 +185,7 @@ def test_compiling_150_functions_keeps_memory_bounded(folders):
 
 
 def test_a_failing_compile_helper_means_compiling_here(compiledir, monkeypatch):
-    from symgraph.compile import compile_worker
+    from symgraph.compile.numba_cpu import compile_worker
 
     def broken(*args):
         raise OSError("cannot start")

@@ -346,7 +346,7 @@ def test_skinny_products_of_mostly_zero_rows(nonzero_rows, rng):
     # rows (runtime.skinny_matmul) below a quarter nonzero, BLAS above
     from numba import njit
 
-    from symgraph.compile import runtime
+    from symgraph.compile.numba_cpu import runtime
     x = np.zeros((2048, 5))
     rows = np.sort(rng.choice(2048, nonzero_rows, replace=False))
     x[rows] = rng.integers(1, 4, size=(nonzero_rows, 5))
@@ -398,8 +398,8 @@ def test_exactly_typed_calls_take_the_generated_fast_path(monkeypatch, rng):
 def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
     import inspect
 
-    from symgraph.compile import codegen
-    monkeypatch.setattr(codegen, "PARALLEL_MIN_SIZE", 100)
+    from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(emit, "PARALLEL_MIN_SIZE", 100)
     x = T.dmatrix("x")
     f = sg.function([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], mode="numba")
     assert f._thunk.program.parallel_size == "arg0.shape[0] * arg0.shape[1]"   # tanh, not x * 2
@@ -446,7 +446,7 @@ def test_floating_reductions_of_exp_and_tanh_call_libm_and_stores_keep_the_fast_
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_large_programs_run_in_chunks(monkeypatch, dtype, rng):
     # chunks.py splits long programs; scalars and arrays flow between the chunks
-    from symgraph.compile import chunks
+    from symgraph.compile.numba_cpu import chunks
     monkeypatch.setattr(chunks, "CHUNK_LINES", 8)
     x = T.vector("x", dtype=dtype)
     k = T.lscalar("k")

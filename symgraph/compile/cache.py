@@ -82,17 +82,20 @@ def _warn(message):
 def backend_version():
     global _version
     if _version is None:
-        import numba
-        import numpy
+        import numba  # late: the SymPy pass uses this module without Numba
+        import numpy  # late: as above
         h = hashlib.sha256()
         h.update(f"{sys.version}|{numba.__version__}|{numpy.__version__}".encode())
-        # every module of this package may shape a generated program: editing any
-        # of them invalidates the cache (found from the folder, not a list to keep)
+        # every module of this package (the backends' subpackages included) may
+        # shape a generated program: editing any of them invalidates the cache
+        # (found from the folders, not a list to keep)
         here = os.path.dirname(os.path.abspath(__file__))
-        for name in sorted(os.listdir(here)):
-            if name.endswith(".py"):
-                with open(os.path.join(here, name), "rb") as f:
-                    h.update(name.encode() + b"\0" + f.read())
+        for folder, subfolders, names in sorted(os.walk(here)):
+            subfolders.sort()
+            for name in sorted(n for n in names if n.endswith(".py")):
+                path = os.path.join(folder, name)
+                with open(path, "rb") as f:
+                    h.update(os.path.relpath(path, here).encode() + b"\0" + f.read())
         _version = h.hexdigest()
     return _version
 
@@ -227,8 +230,8 @@ def compiledir():
 
 def _numba_dir(path):
     """Where Numba keeps the machine code of the programs in ``path``."""
-    from numba import config as numba_config
-    from numba.core.caching import _CacheLocator
+    from numba import config as numba_config  # late: the SymPy pass uses this module without Numba
+    from numba.core.caching import _CacheLocator  # late: as above
     if numba_config.CACHE_DIR:
         return os.path.join(numba_config.CACHE_DIR,
                             _CacheLocator.get_suitable_cache_subpath(os.path.join(path, "x.py")))
@@ -278,7 +281,7 @@ def load_module(key, source):
 
 def _execute(key, source, path, home):
     """Run ``source`` (never the file's bytes) as the module of ``path``."""
-    from numba.core.dispatcher import Dispatcher
+    from numba.core.dispatcher import Dispatcher  # late: the SymPy pass uses this module without Numba
     name = f"symgraph_programs.{_PREFIX}{key}"
     module = types.ModuleType(name)
     module.__file__ = path
@@ -348,7 +351,7 @@ def _reject(folder, path, why):
 
 def _sign_numba_files(dispatcher, home, key):
     # late: numba_files imports Numba, which costs ~0.3 s and only compiling needs
-    from . import numba_files
+    from .numba_cpu import numba_files
     if not numba_files.sign(dispatcher, home, f"{_PREFIX}{key}", _warn, lambda: trim(home)):
         log.info("Numba's cache layout is unknown: %s is compiled without it", key)
 

@@ -1,5 +1,8 @@
-"""From an optimized FunctionGraph to the source of ONE Python function that
-Numba compiles once (numba_cpu.py compiles and caches it).
+"""The lowering machinery: from graph values to the steps of a Plan (plan.py).
+
+generate.py drives it: each node's lowering (lowering.py, lower_*.py) adds
+steps through a ``CodeGen`` and returns how its outputs are read.  Nothing
+here knows a target: numba_cpu/emit.py renders the plan for the CPU.
 
 Every variable of the graph becomes a ``Ref``, which says how generated code
 reads it:
@@ -9,9 +12,11 @@ reads it:
             consumers index the base directly, so no view object exists
     ElemRef, DotRef (lowering.py)  an elementwise result or a matrix product
             computed inside its one consumer (a reduction; an in-place update)
-Lowerings (lowering.py, lower_reduce.py, lower_shape.py, lower_indexing.py, lower_map.py) are registered per op
-class with ``@register(OpClass)``; each appends source lines to the CodeGen and
-returns one Ref per output.  Op fields enter the source only as literals.
+Lowerings (lowering.py, lower_reduce.py, lower_shape.py, lower_indexing.py,
+lower_map.py) are registered per op class in their module's ``LOWERINGS``
+table (``register = registrar(LOWERINGS)``; generate.py names the modules);
+each adds steps and returns one Ref per output.  Op fields enter the
+statements only as literals.
 
 Arrays know their lengths as source expressions (``arg0.shape[1]``), so equal
 lengths read the same and checks between them are left out; the remaining
@@ -20,40 +25,29 @@ checks of a node become one ``if``.  A runtime failure raises with the text
 name the node and the user's line.
 """
 import contextlib
-import re
-import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph import Apply, Constant
-from ..ops.elemwise import Elemwise
-from ..ops.reduce import Reduce
-from .chunks import chunked_source
-
-# compute-bound loops (exp, tanh, ...) of at least this many iterations run on
-# all cores (prange) in the program's parallel variant, which numba_cpu.py uses
-# when the arguments are that large: smaller loops cost more to wake threads for
-# than they save, and memory-bound loops gain nothing (one core saturates memory)
-PARALLEL_MIN_SIZE = 1 << 18
+from .plan import Alloc, Block, Call, Check, Line, Loop
 
 # ------------------------------------------------------------------ registry
-_LOWERINGS = {}
+def registrar(table):
+    """``register = registrar(LOWERINGS)``; then ``@register(Sum)`` puts
+    ``fn(cg, node, refs) -> [Ref per output]`` in ``table`` as Sum's lowering."""
+    def register(*op_classes):
+        def wrap(fn):
+            for cls in op_classes:
+                table[cls] = fn
+            return fn
+        return wrap
+    return register
 
 
-def register(*op_classes):
-    """``@register(Sum)``: ``fn(cg, node, refs) -> [Ref per output]`` lowers that op."""
-    def wrap(fn):
-        for cls in op_classes:
-            _LOWERINGS[cls] = fn
-        return fn
-    return wrap
-
-
-def lowering_for(op):
+def lowering_in(table, op):
+    """The lowering of ``op`` in ``table``: its class's, or a base class's."""
     for cls in type(op).__mro__:
-        if cls in _LOWERINGS:
-            return _LOWERINGS[cls]
+        if cls in table:
+            return table[cls]
     return None
 
 
@@ -169,43 +163,28 @@ def view(ref, axes):
     return View(ref, axes)
 
 
-# ------------------------------------------------------------------ program
-@dataclass
-class Program:
-    source: str
-    nodes: list                 # Apply nodes by id, for error messages
-    arg_inputs: int             # the first arguments are the graph inputs
-    const_args: list            # then these constant arrays
-    # per graph output: ("ret", k, dtype of a 0-d result or None), ("const", data), or
-    # ("input", position) for an update written into that argument
-    outputs: list
-    inplace: list = field(default_factory=list)   # input positions written in place
-    debug: bool = False
-    # Python expression of the arguments arg<i>: the largest compute-bound loop
-    # (None: none whose size the arguments' shapes give)
-    parallel_size: str = None
-
-
+# ------------------------------------------------------------------ the plan builder
 class CodeGen:
-    """Collects the lines of the generated function."""
+    """Collects the steps of a plan (plan.py) while the nodes are lowered."""
 
-    def __init__(self, fgraph, options):
+    def __init__(self, fgraph, options, lowerings):
         self.fgraph = fgraph
         self.options = options
-        self.lines = []
-        self.indent = 1
+        self.lowerings = lowerings
+        self.steps = []          # the plan's top-level steps
+        self._body = self.steps  # where steps go now (a block's or loop's body inside it)
         self.refs = {}
         self.counter = 0
         self.node = None
         self.node_id = -1
         self.const_args = []
-        self.plan = None
-        self.costly_loops = []    # dims of the loops worth running on several threads
+        self.inplace = None       # the InplacePlan (inplace.py), or None
+        self.parallel_loops = []  # dims of the loops worth running on several threads
         self.scalar_dtypes = {}   # name -> dtype of the scalars made by assign()
         self._check_target = None
         self._pending = []     # checks not yet written: (exception, condition, message)
 
-    # -- names and lines
+    # -- names and steps
     def fresh(self, prefix="t"):
         # argument names are arg<i> and cst<j>; these prefixes never collide with them
         assert prefix not in ("arg", "cst")
@@ -213,35 +192,34 @@ class CodeGen:
         return f"{prefix}{self.counter}"
 
     def emit(self, *lines):
+        """Statements, in order (a line may hold an inner loop's text)."""
         self.flush_checks()
-        pad = "    " * self.indent
-        self.lines.extend(pad + line for line in lines)
+        self._body.extend(Line(line) for line in lines)
+
+    def call(self, routine, *args, otherwise=None):
+        """A library routine (plan.Call)."""
+        self.flush_checks()
+        self._body.append(Call(routine, list(args), otherwise))
 
     @contextlib.contextmanager
     def block(self, header):
-        self.emit(header)
-        self.indent += 1
+        self.flush_checks()
+        block = Block(header, [])
+        self._body.append(block)
+        outer, self._body = self._body, block.body
         yield
         self.flush_checks()
-        self.indent -= 1
+        self._body = outer
 
     @contextlib.contextmanager
     def checks_to(self, target):
-        """Send check lines (``emit_check``) to ``target`` instead of the main body."""
+        """Send checks to the list ``target`` instead of the current body."""
         old, self._check_target = self._check_target, target
         yield
         self._check_target = old
 
-    def emit_check(self, *lines):
-        """Lines that validate shapes: deferred in-place nodes run all of them
-        before the first write."""
-        pad = "    " * self.indent
-        if self._check_target is None:
-            self.lines.extend(pad + line for line in lines)
-        else:
-            # hoisted lines may only use values computed before the deferred nodes
-            assert self.indent == 1, "a check inside a block cannot be hoisted"
-            self._check_target.extend(pad + line for line in lines)
+    def lowering_for(self, op):
+        return lowering_in(self.lowerings, op)
 
     def fail(self, exc, message):
         """A raise statement naming the current node."""
@@ -265,7 +243,14 @@ class CodeGen:
             group = [(c, m) for e, c, m in pending if e == exc]
             condition = " | ".join(f"({c})" for c, _ in group) if len(group) > 1 else group[0][0]
             message = "; ".join(dict.fromkeys(m for _, m in group))
-            self.emit_check(f"if {condition}:", "    " + self.fail(exc, message))
+            text = f"[node {self.node_id}] {str(self.node.op)}: {message}"
+            if self._check_target is None:
+                self._body.append(Check(exc, condition, text))
+            else:
+                # deferred in-place nodes: every check runs before the first write;
+                # hoisted checks may only use values computed before those nodes
+                assert self._body is self.steps, "a check inside a block cannot be hoisted"
+                self._check_target.append(Check(exc, condition, text))
 
     # -- values
     def assign(self, expr, dtype):
@@ -276,12 +261,10 @@ class CodeGen:
         return Scalar(name, dtype)
 
     def alloc(self, dims, dtype, prefix="v"):
-        """A fresh, uninitialized array (huge pages when large)."""
+        """A fresh, uninitialized array."""
         name = self.fresh(prefix)
-        shape = "(" + "".join(f"{d}, " for d in dims) + ")"
-        self.emit(f"{name} = np.empty({shape}, {np_dtype(dtype)})")
-        if sys.platform.startswith("linux"):
-            self.emit(f"advise_huge({name})")
+        self.flush_checks()
+        self._body.append(Alloc(name, list(dims), str(dtype)))
         return Array(name, dtype, len(dims), owned=True, dims=dims)
 
     def as_array(self, ref):
@@ -307,42 +290,27 @@ class CodeGen:
 
     def loops(self, dims, body, parallel=False):
         """A loop nest over ``dims``; ``body(index_names)`` returns the inner lines.
-        ``parallel``: a compute-bound loop, which the program's parallel variant
-        runs with prange when it has at least PARALLEL_MIN_SIZE iterations."""
-        active = [d for d in dims if d != "1"]
-        if parallel and active:
-            self.costly_loops.append(active)
-            if self.options.get("parallel"):
-                size = " * ".join(f"({d})" for d in active)
-                with self.block(f"if {size} >= {PARALLEL_MIN_SIZE}:"):
-                    self._loop_nest(dims, body, "prange")
-                with self.block("else:"):
-                    self._loop_nest(dims, body, "range")
-                return
-        self._loop_nest(dims, body, "range")
-
-    def _loop_nest(self, dims, body, outer):
-        idx = []
-        depth = 0
-        for d in dims:
-            if d == "1":
-                idx.append("0")
-                continue
-            i = self.fresh("i")
-            idx.append(i)
-            self.emit(f"for {i} in {outer if depth == 0 else 'range'}({d}):")
-            self.indent += 1
-            depth += 1
-        self.emit(*body(idx))
+        ``parallel``: a compute-bound loop, worth threads when large (plan.Loop)."""
         self.flush_checks()
-        self.indent -= depth
+        indices = [None if d == "1" else self.fresh("i") for d in dims]
+        idx = ["0" if i is None else i for i in indices]
+        active = [d for d in dims if d != "1"]
+        parallel = bool(parallel and active)
+        if parallel:
+            self.parallel_loops.append(active)
+        loop = Loop(indices, list(dims), [], parallel)
+        outer, self._body = self._body, loop.body
+        self._body.extend(Line(line) for line in body(idx))
+        self.flush_checks()
+        self._body = outer
+        self._body.append(loop)
 
     def ref(self, var):
         return self.refs[var]
 
     def inplace_target(self, node, refs):
         """The input Array a deferred node overwrites (inplace.py), or None."""
-        pos = self.plan.deferred.get(node) if self.plan else None
+        pos = self.inplace.deferred.get(node) if self.inplace else None
         return None if pos is None else refs[pos]
 
 
@@ -360,144 +328,3 @@ def constant_ref(cg, var):
     name = f"cst{len(cg.const_args)}"
     cg.const_args.append(np.ascontiguousarray(data))
     return Array(name, var.dtype, data.ndim, root=var)
-
-
-def _parallel_size(loops, n_in):
-    """The size of the largest compute-bound loop, as an expression of the
-    arguments' shapes, for the loops whose lengths are argument lengths."""
-    known = re.compile(r"arg(\d+)\.shape\[\d+\]|\d+")
-    sizes = [" * ".join(dims) for dims in loops
-             if all(known.fullmatch(d) and (not d.startswith("arg")
-                                           or int(known.fullmatch(d).group(1)) < n_in)
-                    for d in dims)]
-    if not sizes:
-        return None
-    return sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
-
-
-# ------------------------------------------------------------------ driver
-def generate(fgraph, update_pairs=(), debug=False, parallel=False):
-    """The Program for ``fgraph``.  ``update_pairs``: (output, input) positions
-    of the updates, which may be written in place (inplace.py).  ``debug`` also
-    returns every node's outputs (and writes nothing in place); ``parallel``
-    makes the variant whose costly elementwise loops are pranges (numba_cpu.py
-    runs it on large inputs)."""
-    # the lowerings register themselves per op class; imported here, late, because
-    # they import this module's Ref classes
-    from . import lower_indexing, lower_map, lower_reduce, lower_shape  # noqa: F401
-    from .inplace import plan_inplace
-    from .lowering import DotRef, ElemRef
-
-    nodes = fgraph.toposort()
-    missing = sorted({str(n.op) for n in nodes if lowering_for(n.op) is None})
-    if missing:
-        raise LoweringError(
-            f"the Numba backend has no lowering for op(s) {', '.join(missing)}; "
-            f"use mode='python' for this function or add a lowering to symgraph/compile/")
-    cg = CodeGen(fgraph, {"debug": debug, "parallel": parallel})
-    n_in = len(fgraph.inputs)
-    params = [f"arg{i}" for i in range(n_in)]
-    for i, var in enumerate(fgraph.inputs):
-        if var.ndim == 0:
-            cg.refs[var] = cg.assign(f"arg{i}[()]", var.dtype)
-        else:
-            cg.refs[var] = Array(f"arg{i}", var.dtype, var.ndim, root=var)
-
-    plan = cg.plan = None if debug else plan_inplace(fgraph, nodes, update_pairs)
-    # elementwise nodes read only by one reduction are computed inside its loop
-    inline = set() if debug else {
-        n for n in nodes if isinstance(n.op, Elemwise) and n.outputs[0].ndim > 0
-        and (plan is None or n not in plan.deferred)
-        and [isinstance(c, Apply) and isinstance(c.op, Reduce)
-             for c, _ in fgraph.clients.get(n.outputs[0], [])] == [True]}
-    deferred = plan.deferred if plan else {}
-    order = [n for n in nodes if n not in deferred] + [n for n in nodes if n in deferred]
-    ids = {node: k for k, node in enumerate(nodes)}
-
-    def lower(node):
-        cg.node, cg.node_id = node, ids[node]
-        for var in node.inputs:
-            if var not in cg.refs and isinstance(var, Constant):
-                cg.refs[var] = constant_ref(cg, var)
-        refs = [cg.refs.get(v) for v in node.inputs]
-        if node in inline:
-            cg.emit(f"# node {ids[node]}: {node.op} (inside its reduction)")
-            cg.refs[node.outputs[0]] = ElemRef(cg, node, refs)
-            cg.flush_checks()
-            return
-        if plan and node in plan.absorbed:
-            # computed inside the node that consumes it (see inplace.py)
-            cg.refs[node.outputs[0]] = DotRef(cg, refs[0], refs[1], node.outputs[0].dtype)
-            return
-        cg.emit(f"# node {ids[node]}: {node.op}")
-        outs = lowering_for(node.op)(cg, node, refs)
-        cg.flush_checks()
-        for var, ref in zip(node.outputs, outs):
-            cg.refs[var] = ref
-
-    for node in order:
-        if node in deferred:
-            break
-        lower(node)
-    protect_from = len(cg.lines)   # in-place updates and results: one chunk (chunks.py)
-    if deferred:
-        # every check of the in-place nodes runs before the first write, so a
-        # failing call leaves the shared buffers as they were
-        checks, start = [], len(cg.lines)
-        with cg.checks_to(checks):
-            for node in order[len(order) - len(deferred):]:
-                lower(node)
-        cg.lines[start:start] = checks
-
-    outputs, returned = [], []
-    target_slots = {out_pos: in_pos for out_pos, in_pos in update_pairs
-                    if plan and in_pos in plan.targets}
-    seen = set()
-    for k, var in enumerate(fgraph.outputs):
-        if isinstance(var, Constant):
-            outputs.append(("const", np.array(var.data)))
-            continue
-        if k in target_slots:
-            # written in place: the caller has the array already
-            outputs.append(("input", target_slots[k]))
-            continue
-        ref = cg.refs[var]
-        if ref.ndim == 0:
-            returned.append(ref.at([]))
-            outputs.append(("ret", len(returned) - 1, var.dtype))
-            continue
-        arr = cg.as_array(ref)
-        # a result is the caller's own array: no view of an argument, a shared value,
-        # a constant or another result (an in-place update returns its own buffer)
-        if not debug and (arr.root is not None or arr.buffer in seen):
-            name = cg.fresh("r")
-            cg.emit(f"{name} = {arr.name}.copy()")
-            arr = Array(name, arr.dtype, arr.ndim, owned=True)
-        seen.add(arr.buffer)
-        returned.append(arr.name)
-        outputs.append(("ret", len(returned) - 1, None))
-    if debug:
-        for node in nodes:
-            for var in node.outputs:
-                ref = cg.refs[var]
-                returned.append(ref.at([]) if ref.ndim == 0 else cg.as_array(ref).name)
-    cg.emit("return (" + "".join(r + ", " for r in returned) + ")")
-
-    params += [f"cst{j}" for j in range(len(cg.const_args))]
-    header = [
-        "# generated by symgraph.compile.codegen: one program per compiled graph",
-        "import math",
-        "import numpy as np",
-        "from numba import njit, prange",
-        "from symgraph.compile.runtime import advise_huge, matmul, matvec, skinny_matmul",
-        "from symgraph.compile.runtime import exp as fexp, expm1 as fexpm1, tanh as ftanh",
-        "",
-        "",
-    ]
-    options = "cache=True, nogil=True, error_model='numpy'" + (", parallel=True" if parallel else "")
-    decorator = f"@njit({options})"
-    source = "\n".join(header) + chunked_source(decorator, params, cg.lines, protect_from,
-                                                cg.scalar_dtypes) + "\n"
-    return Program(source=source, nodes=nodes, arg_inputs=n_in, const_args=cg.const_args,
-                   parallel_size=_parallel_size(cg.costly_loops, n_in),
-                   outputs=outputs, inplace=plan.targets if plan else [], debug=debug)

@@ -1,9 +1,9 @@
 """Errors at call time that point at the user's line that built the failing node."""
 from ..graph import format_trace
+from ..printing import pp
 
 
 def describe_node(node):
-    from ..printing import pp
     try:
         text = pp(node.outputs[0], max_length=100)
     except Exception:

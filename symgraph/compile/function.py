@@ -10,6 +10,8 @@ from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inpu
 from ..shared import SharedVariable
 from .backend import backend
 from .inplace import any_overlap
+from ..tensor.basic import as_tensor_variable, patternbroadcast
+from ..optimize import optimize_fgraph
 
 
 class In:
@@ -37,7 +39,6 @@ def _normalize_updates(updates):
     if updates is None:
         return []
     pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
-    from ..tensor.basic import as_tensor_variable, patternbroadcast
     out, seen = [], set()
     for pair in pairs:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -104,7 +105,6 @@ class Function:
             raise ValueError("the same variable appears twice among the inputs")
 
         self.single_output = outputs is not None and not isinstance(outputs, (list, tuple))
-        from ..tensor.basic import as_tensor_variable
         outs = [] if outputs is None else [as_tensor_variable(o) for o in
                                            ([outputs] if self.single_output else outputs)]
         update_pairs = _normalize_updates(updates)
@@ -141,7 +141,6 @@ class Function:
                 self.shared.append(t)
         self.n_outputs = len(outs)
         raw = FunctionGraph(input_vars + self.shared, all_outputs)
-        from ..optimize import optimize_fgraph
         self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
         self.maker = self  # Theano code reads f.maker.fgraph
         # (output index, input index) of each update: a backend may then write an
@@ -267,7 +266,6 @@ class Function:
 
     @staticmethod
     def _check_givens(givens):
-        from ..tensor.basic import as_tensor_variable
         hint = ("givens maps variables of the graph to their replacements, e.g. "
                 "givens={x: y * 2} or givens=[(x, y * 2)]")
         if isinstance(givens, dict):
@@ -296,7 +294,6 @@ class Function:
                                 f"variable or an array of numbers ({exc})") from None
             if new.type != old.type:
                 if new.dtype == old.dtype and new.ndim == old.ndim:
-                    from ..tensor.basic import patternbroadcast
                     new = patternbroadcast(new, old.broadcastable)
                 else:
                     raise TypeError(f"givens: {old!r} is {old.type} but its replacement is {new.type}")

@@ -8,8 +8,11 @@ increment at a repeated position accumulates (``np.add.at``).  Every integer
 index is bounds-checked, since compiled code does not check by itself.
 """
 from ..ops.indexing import IncSubtensor, Subtensor
-from .codegen import Array, View, register
+from .codegen import Array, View, registrar
 from .lower_shape import broadcast_steps
+
+LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
+register = registrar(LOWERINGS)
 
 
 def _items(spec, refs, ndim):

@@ -1,9 +1,12 @@
-"""MapRows (jacobian.py): the inner graph lowered once, inside a loop over the
+"""MapRows (ops/maprows.py): the inner graph lowered once, inside a loop over the
 rows of the sequences, its results stacked along a new axis 0.  With no rows,
 the body runs once on a zero row to learn the shapes, as the reference does."""
 from ..graph import Constant, toposort
-from ..jacobian import MapRows
-from .codegen import Array, LoweringError, constant_ref, lowering_for, np_dtype, register
+from ..ops.maprows import MapRows
+from .codegen import Array, LoweringError, constant_ref, np_dtype, registrar
+
+LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
+register = registrar(LOWERINGS)
 
 
 @register(MapRows)
@@ -42,7 +45,7 @@ def lower_map_rows(cg, node, refs):
             for v in inner_node.inputs:
                 if v not in cg.refs and isinstance(v, Constant):
                     cg.refs[v] = constant_ref(cg, v)
-            lowered = lowering_for(inner_node.op)
+            lowered = cg.lowering_for(inner_node.op)
             if lowered is None:
                 raise LoweringError(f"the Numba backend has no lowering for op(s) {inner_node.op} "
                                     f"(inside map_rows)")

@@ -9,7 +9,10 @@ from ..graph import Constant
 from ..ops.check import CheckAndRaise
 from ..ops.shape import (MAX_BYTES, Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcast,
                          Reshape, Shape, ShapeI, constant_value)
-from .codegen import Array, Scalar, cast, register, view
+from .codegen import Array, Scalar, cast, registrar, view
+
+LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
+register = registrar(LOWERINGS)
 
 
 @register(DimShuffle)

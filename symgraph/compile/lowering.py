@@ -10,7 +10,12 @@ from ..ops import elemwise as ew
 from ..ops.blas import Dot
 from ..ops.fused import Fused
 from ..ops.nnet import LogSoftmax, Softmax
-from .codegen import Array, View, cast, np_dtype, register
+from ..shared import SharedVariable
+from .codegen import Array, View, cast, np_dtype, registrar
+from .plan import Call
+
+LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
+register = registrar(LOWERINGS)
 
 # ------------------------------------------------------------------ scalar code
 # Target-specific forms that take precedence over an op's own scalar template:
@@ -222,15 +227,17 @@ def lower_elemwise(cg, node, refs):
         a, b = (blas_operand(cg, r) for r in (d.a, d.b))
         beta, alpha = form
         if d.ndim == 2:
-            cg.emit(f"matmul({a}, {b}, {out.name}, {alpha}, {beta})")
+            cg.call("gemm", a, b, out.name, alpha, beta)
             return [out]
         mat, vec, trans = (a, b, "False") if d.a.ndim == 2 else (b, a, "True")
-        call = f"matvec({mat}, {vec}, {out.name}, {alpha}, {beta}, {trans})"
+        gemv = ("gemv", mat, vec, out.name, alpha, beta, trans)
         if beta == "1.0":
-            cg.emit(call)
+            cg.call(*gemv)
         else:   # gemv returns at once when the inner length is 0, without scaling by beta
-            cg.emit(f"if {d.a.dim(d.a.ndim - 1)} == 0:", f"    {out.name}[:] *= {beta}",
-                    "else:", f"    {call}")
+            with cg.block(f"if {d.a.dim(d.a.ndim - 1)} == 0:"):
+                cg.emit(f"{out.name}[:] *= {beta}")
+            with cg.block("else:"):
+                cg.call(*gemv)
         return [out]
     elemwise_loop(cg, node, [d.materialize(cg) if isinstance(d, DotRef) else d for d in refs],
                   dims, out)
@@ -338,8 +345,7 @@ def _user_data(ref):
     """Whether ``ref`` reads a function argument (or a constant) rather than a
     parameter or a computed value: mostly-zero rows (bag-of-words, one-hot)
     come from the data, so only products with such an operand get the
-    zero-skipping loop (runtime.skinny_matmul), which costs compile time."""
-    from ..shared import SharedVariable
+    zero-skipping loop (plan.Call skinny_gemm), which costs compile time."""
     return getattr(ref, "root", None) is not None and not isinstance(ref.root, SharedVariable)
 
 
@@ -366,19 +372,19 @@ def dot_arrays(cg, a, b, dtype, check=True):
         an, bn = blas_operand(cg, a_arr), blas_operand(cg, b_arr)
         if a.ndim == 2 and b.ndim == 2:
             out = cg.alloc([a_arr.dim(0), b_arr.dim(1)], dtype)
-            call = f"matmul({an}, {bn}, {out.name}, 1.0, 0.0)"
+            args = (an, bn, out.name, "1.0", "0.0")
             if _user_data(b):
-                cg.emit(f"if not skinny_matmul({an}, {bn}, {out.name}, 1.0, 0.0):", f"    {call}")
+                cg.call("skinny_gemm", *args, otherwise=Call("gemm", list(args)))
             else:
-                cg.emit(call)
+                cg.call("gemm", *args)
             return out
         # matrix @ vector, or vector @ matrix as matrix.T @ vector; zeros because
         # BLAS leaves the result alone when the inner length is 0
         mat, vec, trans = (an, bn, "False") if a.ndim == 2 else (bn, an, "True")
         length = a_arr.dim(0) if a.ndim == 2 else b_arr.dim(1)
         out = cg.fresh("v")
-        cg.emit(f"{out} = np.zeros({length}, {np_dtype(dtype)})",
-                f"matvec({mat}, {vec}, {out}, 1.0, 0.0, {trans})")
+        cg.emit(f"{out} = np.zeros({length}, {np_dtype(dtype)})")
+        cg.call("gemv", mat, vec, out, "1.0", "0.0", trans)
         return Array(out, dtype, 1, owned=True)
     # integers and booleans: no BLAS, plain loops in 64-bit
     inner = a.dim(a.ndim - 1)

@@ -8,6 +8,7 @@ gradient (``grad``).
 from dataclasses import dataclass
 
 from ..graph import Apply, Variable
+from ..late import tensor as T
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,7 @@ class Op:
         """Check runtime input values against the node's types (override where needed)."""
 
     def __call__(self, *inputs, name=None):
-        from ..tensor.basic import as_tensor_variable
-        node = self.make_node(*[as_tensor_variable(i) for i in inputs])
+        node = self.make_node(*[T.as_tensor_variable(i) for i in inputs])
         if len(node.outputs) == 1:
             node.outputs[0].name = name
             return node.outputs[0]

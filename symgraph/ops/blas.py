@@ -5,11 +5,9 @@ import numpy as np
 
 from ..types import TensorType, upcast
 from .base import Op
+from ..late import tensor as T
 
 
-def _T():
-    from .. import tensor
-    return tensor
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Dot(Op):
         return np.dot(x, y)
 
     def grad(self, inputs, outputs, grads):
-        (x, y), g, T = inputs, grads[0], _T()
+        (x, y), g = inputs, grads[0]
         if x.ndim == 1 and y.ndim == 1:
             gx, gy = g * y, g * x
         elif x.ndim == 2 and y.ndim == 1:

@@ -14,6 +14,10 @@ import numpy as np
 
 from ..types import TensorType, is_float
 from .base import Op
+from ..late import tensor as T
+from ..late import late
+
+_printing = late("symgraph.printing")    # error messages print the user's expression
 
 
 def _broadcast_flags(inputs):
@@ -39,9 +43,8 @@ def describe(var):
     """A short name for a variable in error messages."""
     if var.name:
         return repr(var.name)
-    from ..printing import pp
     try:
-        return f"'{pp(var, max_length=60)}'"
+        return f"'{_printing.pp(var, max_length=60)}'"
     except Exception:
         return "an unnamed input"
 
@@ -129,7 +132,7 @@ class Elemwise(Op):
 
     def grad(self, inputs, outputs, output_grads):
         grads = self.local_grad(inputs, outputs[0], output_grads[0])
-        return [None if g is None or not is_float(x.dtype) else _T().unbroadcast(g, x)
+        return [None if g is None or not is_float(x.dtype) else T.unbroadcast(g, x)
                 for g, x in zip(grads, inputs)]
 
     def local_grad(self, inputs, out, g):
@@ -142,7 +145,7 @@ def _zero_grads(*args):
     gradient is zero for float inputs, as in Theano (not disconnected: a cost
     written ``T.sum(J ** 2) // n`` still has a gradient, zeros)."""
     *inputs, out, g = args
-    return [_T().zeros_like(x) for x in inputs]
+    return [T.zeros_like(x) for x in inputs]
 
 
 def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise, doc=None,
@@ -161,11 +164,6 @@ def elemwise(name, fn, code, grad=None, nin=1, symbol=None, base=Elemwise, doc=N
     return cls
 
 
-# The grads below are written with tensor operators; T imports this module, so
-# the math helpers are looked up lazily.
-def _T():
-    from .. import tensor
-    return tensor
 
 
 class NAry(Elemwise):
@@ -208,7 +206,7 @@ def _softplus(x):
 
 
 def _erf(x):
-    from scipy.special import erf
+    from scipy.special import erf  # late: SciPy costs ~0.13 s at start-up
     return erf(x)
 
 
@@ -227,7 +225,6 @@ def _sign(x):
 def _extremum_grads(x, y, o, g):
     # maximum/minimum: where x == y each input gets half (JAX's rule), so that
     # maximum(x, x) has derivative 1; g * 0.5 keeps g's dtype (0.5 * bool is float64)
-    T = _T()
     half = g * 0.5 * T.eq(x, y)
     return [g * T.eq(o, x) - half, g * T.eq(o, y) - half]
 
@@ -240,11 +237,11 @@ TrueDiv = elemwise("TrueDiv", np.true_divide, "({0} / {1})",
                    lambda x, y, o, g: [g / y, -g * x / (y * y)], nin=2, symbol="/", sympy_form=operator.truediv)
 IntDiv = elemwise("IntDiv", np.floor_divide, "({0} // {1})", _zero_grads, nin=2, symbol="//")
 Mod = elemwise("Mod", np.mod, "({0} % {1})",
-               lambda x, y, o, g: [g, -g * _T().floor(x / y)], nin=2, symbol="%")
+               lambda x, y, o, g: [g, -g * T.floor(x / y)], nin=2, symbol="%")
 Pow = elemwise("Pow", np.power, "({0} ** {1})",
                # d/dy at x == 0 is 0 (0 ** y is constant in y), not 0 * log(0) = nan
                lambda x, y, o, g: [g * y * x ** (y - 1),
-                                   g * _T().switch(_T().eq(x, 0), 0, o * _T().log(x))],
+                                   g * T.switch(T.eq(x, 0), 0, o * T.log(x))],
                nin=2, symbol="**", costly=True, sympy_form=operator.pow)
 NEGATIVE_INT_POWER = "Integers to negative integer powers are not allowed."
 # integers to a negative integer power raise (NumPy's rule), element by element:
@@ -254,33 +251,33 @@ Pow.may_fail = lambda self, dtypes: (np.dtype(self.output_dtype(dtypes)).kind in
 Maximum = elemwise("Maximum", np.maximum, "max({0}, {1})", _extremum_grads, nin=2, cheap=True)
 Minimum = elemwise("Minimum", np.minimum, "min({0}, {1})", _extremum_grads, nin=2, cheap=True)
 Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-", cheap=True, sympy_form=operator.neg)
-Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * _T().sgn(x)], cheap=True)
+Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * T.sgn(x)], cheap=True)
 Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o], costly=True, sympy_form="exp")
 Log = elemwise("Log", np.log, "math.log({0})", lambda x, o, g: [g / x], costly=True, sympy_form="log")
 Log1p = elemwise("Log1p", np.log1p, "math.log1p({0})", lambda x, o, g: [g / (1 + x)], costly=True)
 Expm1 = elemwise("Expm1", np.expm1, "math.expm1({0})", lambda x, o, g: [g * (o + 1)], costly=True)
 Sqrt = elemwise("Sqrt", np.sqrt, "math.sqrt({0})", lambda x, o, g: [g * 0.5 / o], costly=True, sympy_form="sqrt")
 Sqr = elemwise("Sqr", np.square, "({0} * {0})", lambda x, o, g: [g * 2 * x], cheap=True, sympy_form="sqr")
-Sin = elemwise("Sin", np.sin, "math.sin({0})", lambda x, o, g: [g * _T().cos(x)], costly=True, sympy_form="sin")
-Cos = elemwise("Cos", np.cos, "math.cos({0})", lambda x, o, g: [-g * _T().sin(x)], costly=True, sympy_form="cos")
+Sin = elemwise("Sin", np.sin, "math.sin({0})", lambda x, o, g: [g * T.cos(x)], costly=True, sympy_form="sin")
+Cos = elemwise("Cos", np.cos, "math.cos({0})", lambda x, o, g: [-g * T.sin(x)], costly=True, sympy_form="cos")
 Tan = elemwise("Tan", np.tan, "math.tan({0})", lambda x, o, g: [g * (1 + o * o)], costly=True)
 Tanh = elemwise("Tanh", np.tanh, "math.tanh({0})", lambda x, o, g: [g * (1 - o * o)], costly=True)
-Sinh = elemwise("Sinh", np.sinh, "math.sinh({0})", lambda x, o, g: [g * _T().cosh(x)], costly=True)
-Cosh = elemwise("Cosh", np.cosh, "math.cosh({0})", lambda x, o, g: [g * _T().sinh(x)], costly=True)
-ArcSin = elemwise("ArcSin", np.arcsin, "math.asin({0})", lambda x, o, g: [g / _T().sqrt(1 - x * x)], costly=True)
-ArcCos = elemwise("ArcCos", np.arccos, "math.acos({0})", lambda x, o, g: [-g / _T().sqrt(1 - x * x)], costly=True)
+Sinh = elemwise("Sinh", np.sinh, "math.sinh({0})", lambda x, o, g: [g * T.cosh(x)], costly=True)
+Cosh = elemwise("Cosh", np.cosh, "math.cosh({0})", lambda x, o, g: [g * T.sinh(x)], costly=True)
+ArcSin = elemwise("ArcSin", np.arcsin, "math.asin({0})", lambda x, o, g: [g / T.sqrt(1 - x * x)], costly=True)
+ArcCos = elemwise("ArcCos", np.arccos, "math.acos({0})", lambda x, o, g: [-g / T.sqrt(1 - x * x)], costly=True)
 ArcTan = elemwise("ArcTan", np.arctan, "math.atan({0})", lambda x, o, g: [g / (1 + x * x)], costly=True)
 Erf = elemwise("Erf", _erf, "math.erf({0})",
-               lambda x, o, g: [g * (2 / math.sqrt(math.pi)) * _T().exp(-x * x)], costly=True)
-Floor = elemwise("Floor", np.floor, "math.floor({0})", lambda x, o, g: [_T().zeros_like(x)])
-Ceil = elemwise("Ceil", np.ceil, "math.ceil({0})", lambda x, o, g: [_T().zeros_like(x)])
-Round = elemwise("Round", np.round, "np.round({0})", lambda x, o, g: [_T().zeros_like(x)])
-Sign = elemwise("Sign", _sign, "np.sign({0})", lambda x, o, g: [_T().zeros_like(x)])
+               lambda x, o, g: [g * (2 / math.sqrt(math.pi)) * T.exp(-x * x)], costly=True)
+Floor = elemwise("Floor", np.floor, "math.floor({0})", lambda x, o, g: [T.zeros_like(x)])
+Ceil = elemwise("Ceil", np.ceil, "math.ceil({0})", lambda x, o, g: [T.zeros_like(x)])
+Round = elemwise("Round", np.round, "np.round({0})", lambda x, o, g: [T.zeros_like(x)])
+Sign = elemwise("Sign", _sign, "np.sign({0})", lambda x, o, g: [T.zeros_like(x)])
 Sigmoid = elemwise("Sigmoid", _safe_sigmoid, "(1.0 / (1.0 + math.exp(-{0})))",
                    lambda x, o, g: [g * o * (1 - o)],
                    doc="The logistic function 1 / (1 + exp(-x)), elementwise (T.nnet.sigmoid).", costly=True)
 Softplus = elemwise("Softplus", _softplus, "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))",
-                    lambda x, o, g: [g * _T().nnet.sigmoid(x)],
+                    lambda x, o, g: [g * T.nnet.sigmoid(x)],
                     doc="log(1 + exp(x)) elementwise, computed without overflow (T.nnet.softplus).", costly=True)
 EQ = elemwise("EQ", np.equal, "({0} == {1})", _zero_grads, nin=2, symbol="==", cheap=True)
 NEQ = elemwise("NEQ", np.not_equal, "({0} != {1})", _zero_grads, nin=2, symbol="!=", cheap=True)
@@ -293,7 +290,7 @@ Or = elemwise("Or", np.bitwise_or, "({0} | {1})", _zero_grads, nin=2, symbol="|"
 Xor = elemwise("Xor", np.bitwise_xor, "({0} ^ {1})", _zero_grads, nin=2, symbol="^", cheap=True)
 Invert = elemwise("Invert", np.invert, "(~{0})", _zero_grads, symbol="~", cheap=True)
 Switch = elemwise("Switch", _switch, "({1} if {0} else {2})",
-                  lambda c, a, b, o, g: [None, _T().switch(c, g, 0), _T().switch(c, 0, g)], nin=3, cheap=True)
+                  lambda c, a, b, o, g: [None, T.switch(c, g, 0), T.switch(c, 0, g)], nin=3, cheap=True)
 Second = elemwise("Second", _second, "{1}", lambda x, y, o, g: [None, g], nin=2, cheap=True)
 Clip = elemwise("Clip", np.clip, "min(max({0}, {1}), {2})",
                 lambda x, lo, hi, o, g: [g * ((x >= lo) & (x <= hi)), g * (x < lo), g * (x > hi)], nin=3)
@@ -321,7 +318,7 @@ class Cast(Elemwise):
         return f"np.{self.dtype}({args[0]})"
 
     def local_grad(self, inputs, out, g):
-        return [_T().cast(g, inputs[0].dtype)]
+        return [T.cast(g, inputs[0].dtype)]
 
     def __str__(self):
         return f"cast{{{self.dtype}}}"

@@ -15,11 +15,9 @@ import numpy as np
 
 from ..types import TensorType, upcast
 from .base import Op
+from ..late import tensor as T
 
 
-def _T():
-    from .. import tensor
-    return tensor
 
 
 def parse_index(ndim, index):
@@ -189,7 +187,7 @@ class Subtensor(Op):
 
     def grad(self, inputs, outputs, grads):
         x, *idx = inputs
-        g = IncSubtensor(self.spec, set_instead_of_inc=False)(_T().zeros_like(x), grads[0], *idx)
+        g = IncSubtensor(self.spec, set_instead_of_inc=False)(T.zeros_like(x), grads[0], *idx)
         return [g] + [None] * len(idx)
 
     def __str__(self):
@@ -244,7 +242,7 @@ class IncSubtensor(Op):
 
     def grad(self, inputs, outputs, grads):
         x, y, *idx = inputs
-        g, T = grads[0], _T()
+        g = grads[0]
         gx = IncSubtensor(self.spec, True)(g, T.zeros_like(y), *idx) if self.set_instead_of_inc else g
         gy = Subtensor(self.spec)(g, *idx)
         if self.set_instead_of_inc and _may_repeat(idx):
@@ -258,7 +256,6 @@ class IncSubtensor(Op):
         keeps: a[[0, 0]] = [s0, s1] keeps s1, so only s1 gets a[0]'s gradient.
         Asked of the set itself (each write stores its ordinal, the survivors are
         read back), so it is whatever rule both backends follow."""
-        T = _T()
         size = T.prod_of_shape(region, range(region.ndim))
         ordinal = T.reshape(T.arange(size, dtype="int64"), T.shape(region))
         kept = Subtensor(self.spec)(IncSubtensor(self.spec, True)(

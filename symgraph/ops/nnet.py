@@ -5,11 +5,9 @@ import numpy as np
 
 from ..types import TensorType, is_float
 from .base import Op
+from ..late import tensor as T
 
 
-def _T():
-    from .. import tensor
-    return tensor
 
 
 def _float_type(x, name):
@@ -50,7 +48,7 @@ class LogSoftmax(Op):
 
     def grad(self, inputs, outputs, grads):
         g = grads[0]
-        return [g - _T().exp(outputs[0]) * g.sum(axis=-1, keepdims=True)]
+        return [g - T.exp(outputs[0]) * g.sum(axis=-1, keepdims=True)]
 
     def __str__(self):
         return "log_softmax"

@@ -7,6 +7,7 @@ import numpy as np
 from ..types import TensorType
 from .base import Op
 from .elemwise import _numpy_result_dtype
+from ..late import tensor as T
 
 
 def normalize_axis(axis, ndim):
@@ -59,9 +60,6 @@ class Reduce(Op):
         return name if self.axis is None else f"{name}{{axis={list(self.axis)}}}"
 
 
-def _T():
-    from .. import tensor
-    return tensor
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class Sum(Reduce):
 
     def grad(self, inputs, outputs, grads):
         (x,) = inputs
-        return [_T().fill(x, expand_reduced(grads[0], self.axis, x.ndim))]
+        return [T.fill(x, expand_reduced(grads[0], self.axis, x.ndim))]
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,6 @@ class Mean(Reduce):
 
     def grad(self, inputs, outputs, grads):
         (x,) = inputs
-        T = _T()
         count = T.cast(T.prod_of_shape(x, self.axis), grads[0].dtype)
         return [T.fill(x, expand_reduced(grads[0] / count, self.axis, x.ndim))]
 
@@ -90,7 +87,7 @@ class Prod(Reduce):
 
     def grad(self, inputs, outputs, grads):
         # product of the other entries, correct where entries are zero
-        (x,), T = inputs, _T()
+        (x,) = inputs
         g = expand_reduced(grads[0], self.axis, x.ndim)
         out = expand_reduced(outputs[0], self.axis, x.ndim)
         is_zero = T.eq(x, 0)
@@ -105,7 +102,7 @@ def _extremum_grad(self, inputs, outputs, grads):
     # The positions that attain the extremum share the gradient evenly (JAX's
     # rule): max(x[[0, 0]]) is x[0], so x[0] must get 1, not 2.  Where none
     # matches (a NaN extremum) the count is kept at 1 so the gradient stays 0.
-    (x,), T = inputs, _T()
+    (x,) = inputs
     g = expand_reduced(grads[0], self.axis, x.ndim)
     hit = T.cast(T.eq(x, expand_reduced(outputs[0], self.axis, x.ndim)), g.dtype)
     count = expand_reduced(Sum(self.axis)(hit), self.axis, x.ndim)

@@ -7,11 +7,10 @@ import numpy as np
 from ..graph import Constant
 from ..types import TensorType
 from .base import Op
+from ..late import tensor as T
+from ..types import upcast
 
 
-def _T():
-    from .. import tensor
-    return tensor
 
 
 def constant_value(var):
@@ -73,7 +72,7 @@ class DimShuffle(Op):
         # sum away inserted axes that were stretched, then undo the permutation
         g = g.sum(axis=[i for i, a in enumerate(self.new_order) if a == "x"])
         order = [kept.index(a) if a in kept else "x" for a in range(x.ndim)]
-        return [_T().unbroadcast(g.dimshuffle(*order), x)]
+        return [T.unbroadcast(g.dimshuffle(*order), x)]
 
     def __str__(self):
         if self.new_order == tuple(reversed(range(len(self.input_broadcastable)))) and len(self.new_order) == 2:
@@ -193,7 +192,6 @@ class Reshape(Op):
 
 
 def reshape_like(g, x):
-    T = _T()
     shape = MakeVector()(*[ShapeI(i)(x) for i in range(x.ndim)]) if x.ndim else T.constant(np.zeros(0, "int64"))
     return T.unbroadcast(Reshape(x.ndim)(g, shape), x)
 
@@ -223,7 +221,7 @@ class Alloc(Op):
         value = inputs[0]
         g = grads[0]
         g = g.sum(axis=list(range(g.ndim - value.ndim))) if g.ndim > value.ndim else g
-        return [_T().unbroadcast(g, value)] + [None] * (len(inputs) - 1)
+        return [T.unbroadcast(g, value)] + [None] * (len(inputs) - 1)
 
 
 @dataclass(frozen=True)
@@ -238,7 +236,6 @@ class Join(Op):
         if any(t.ndim != ndim for t in tensors) or not 0 <= self.axis < ndim:
             raise ValueError(f"concatenate: tensors must have the same number of dimensions "
                              f"and axis {self.axis} must exist; got ndims {[t.ndim for t in tensors]}")
-        from ..types import upcast
         flags = tuple(False if a == self.axis else all(t.broadcastable[a] for t in tensors)
                       for a in range(ndim))
         return self.apply(list(tensors), [TensorType(upcast(*[t.dtype for t in tensors]), flags)])
@@ -247,7 +244,7 @@ class Join(Op):
         return np.concatenate(tensors, axis=self.axis)
 
     def grad(self, inputs, outputs, grads):
-        T, g = _T(), grads[0]
+        g = grads[0]
         start, out = 0, []
         for x in inputs:
             stop = start + ShapeI(self.axis)(x)
@@ -334,7 +331,7 @@ class Rebroadcast(Op):
             raise ValueError(problem)
 
     def grad(self, inputs, outputs, grads):
-        return [_T().unbroadcast(grads[0], inputs[0])]
+        return [T.unbroadcast(grads[0], inputs[0])]
 
     def __str__(self):
         return "rebroadcast{" + ",".join("T" if b else "F" for b in self.broadcastable) + "}"

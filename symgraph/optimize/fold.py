@@ -7,6 +7,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.shape import Alloc, ARange
+from ..tensor.variable import TensorConstant
 
 SIZE = 10_000
 
@@ -43,5 +44,4 @@ def fold(out):
         return None   # the error belongs to run time, where it names the user's line
     if result.size > limit or out.type.shape_error(result.shape, "folded value"):
         return None
-    from ..tensor.variable import TensorConstant
     return TensorConstant(out.type, np.array(result, dtype=out.dtype, copy=True))

@@ -18,6 +18,7 @@ import itertools
 from numbers import Number
 
 from .values import scalar_value
+from ..tensor.basic import _operands
 
 
 class Pattern:
@@ -104,7 +105,6 @@ class OpPattern(Pattern):
                 yield {**b, rest.name: others[0] if len(others) == 1 else node.op(*others)}
 
     def instantiate(self, bindings):
-        from ..tensor.basic import _operands
         args = [instantiate(a, bindings) for a in self.args]
         return self.op_class()(*_operands(*args))
 

@@ -19,6 +19,7 @@ from . import canonical, sigmoid as sigmoids, stabilize
 from .fold import fold
 from .pattern import FnRule, Rule, Var, keeps_dtype, op
 from .values import scalar_constant, scalar_value
+from ..tensor.basic import cast as cast_to
 
 x, y, c = Var("x"), Var("y"), Var("c")
 
@@ -49,7 +50,6 @@ def _outer_flags(out, x):
 
 
 def _cast_twice(out, x, mid):
-    from ..tensor.basic import cast as cast_to
     # int32 -> int64 -> float64 is int32 -> float64: the middle cast loses nothing
     return cast_to(x, out.dtype) if np.can_cast(x.dtype, mid.dtype, "safe") else None
 

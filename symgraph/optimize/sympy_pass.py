@@ -30,6 +30,7 @@ from ..types import is_float
 from .engine import adapt
 from .fusion import find_groups, steps_and_leaves
 from .values import constant_array, scalar_constant
+from ..tensor import basic as T
 
 # A 3-op cluster would have to become a single op to count; the rewrite rules
 # already catch those (x*y/y, exp(log(x))...), so SymPy, whose import alone
@@ -139,7 +140,6 @@ class _Unsupported(Exception):
 def to_graph(sympy, expr, leaves, like):
     """A graph for ``expr`` whose symbols v0, v1, ... are ``leaves``; numbers get
     ``like``'s dtype."""
-    from ..tensor import basic as T
 
     def build(e):
         if e.is_Symbol:
@@ -258,7 +258,7 @@ class _LazySympy:
     @functools.cached_property
     def module(self):
         try:
-            import sympy
+            import sympy  # late: ~0.2 s, and a warm start never needs it
         except ImportError:
             return None
         return sympy
@@ -294,7 +294,7 @@ def _disk_lookup(key, sympy):
 
 
 def _disk_store(key, result, sympy):
-    from ..compile import cache
+    from ..compile import cache  # late: compile/ sits above optimize/
     try:
         tree = None if result is None else _to_tree(sympy, result)
     except _Unsupported:

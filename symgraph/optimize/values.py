@@ -6,6 +6,7 @@ from ..graph import Constant
 from ..ops.elemwise import Cast, Second
 from ..ops.shape import Alloc, DimShuffle, Rebroadcast
 from ..types import TensorType
+from ..tensor.variable import TensorConstant
 
 # constants up to this many elements are looked through and combined by rules
 SMALL = 10_000
@@ -53,7 +54,6 @@ def is_zeros(var):
 def make_constant(value, dtype, broadcastable):
     """A constant of exactly TensorType(dtype, broadcastable) holding ``value``
     (a scalar is given one length-1 axis per flag)."""
-    from ..tensor.variable import TensorConstant
     data = np.asarray(value, dtype=dtype)
     if data.ndim == 0 and len(broadcastable) and all(broadcastable):
         data = data.reshape((1,) * len(broadcastable))

@@ -12,6 +12,8 @@ from ..ops.shape import (Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcas
                          Shape, ShapeI, constant_value)
 from ..types import PREFIX_DTYPES, TensorType, is_float, upcast
 from .variable import TensorConstant, TensorVariable
+from ..ops.indexing import Subtensor, parse_index
+from ..ops.indexing import IncSubtensor
 
 
 # ----------------------------------------------------------------- constructors
@@ -560,7 +562,6 @@ def check_and_raise(x, *conditions, message="a runtime check failed"):
 def subtensor(x, index):
     """``x[index]`` as a function: slices, integers, None, '...', and integer or
     boolean arrays."""
-    from ..ops.indexing import Subtensor, parse_index
     x = as_tensor_variable(x)
     if x.owner is not None and isinstance(x.owner.op, Shape) and isinstance(index, (int, np.integer)):
         inner = x.owner.inputs[0]
@@ -582,7 +583,6 @@ def _index_var(v):
 
 
 def _inc_or_set(x, y, set_instead_of_inc):
-    from ..ops.indexing import IncSubtensor
     x = as_tensor_variable(x)
     node = x.owner
     if node is None or not isinstance(node.op, ops.indexing.Subtensor):

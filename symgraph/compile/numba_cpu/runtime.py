@@ -122,7 +122,7 @@ def matmul(typingctx, a, b, out, alpha, beta):
     dtype = _blas_dtype(a, b, out)
     if dtype is None or not (a.ndim == b.ndim == out.ndim == 2):
         return None
-    from numba.np import linalg
+    from numba.np import linalg  # late: typing time, where BLAS is used
     linalg.ensure_blas()
 
     def codegen(context, builder, signature, args):
@@ -225,7 +225,7 @@ def matvec(typingctx, a, x, out, alpha, beta, transpose):
     if dtype is None or not (a.ndim == 2 and x.ndim == out.ndim == 1) or \
             not isinstance(transpose, types.Boolean):
         return None
-    from numba.np import linalg
+    from numba.np import linalg  # late: typing time, where BLAS is used
     linalg.ensure_blas()
 
     def codegen(context, builder, signature, args):

@@ -1,8 +1,9 @@
 """The Numba CPU backend (mode='numba', the default).
 
-The optimized graph becomes one generated program (codegen.py; a few chunks
-when it is long, chunks.py), which Numba compiles once, when the function is
-made, for one signature: C-contiguous writeable arrays of the input types.
+The optimized graph's plan (generate.py) is rendered as one program (emit.py;
+a few chunks when it is long, chunks.py), which Numba compiles once, when the
+function is made, for one signature: C-contiguous writeable arrays of the
+input types.
 The machine code is cached on disk (cache.py).  The callable returned here
 passes the inputs, shared values and large constants to the program and turns
 its results into arrays; an argument of another layout is copied to that
@@ -23,12 +24,18 @@ import warnings
 
 import numpy as np
 
-from ..graph import format_trace
-from . import cache, codegen, compile_worker
-from .backend import Compiled
-from .codegen import generate
-from .errors import reraise_with_node
-from .inplace import dealias, reachable_for_writing
+from ...graph import format_trace
+from .. import cache
+from ..backend import Compiled
+from ..errors import reraise_with_node
+from ..generate import generate
+from ..inplace import dealias, reachable_for_writing
+from ..python import compile_python
+from . import compile_worker, emit
+import numba
+from numba import types
+from numba.core.errors import NumbaError
+from numba.core.errors import NumbaPerformanceWarning
 
 log = logging.getLogger("symgraph.compile")
 
@@ -36,16 +43,14 @@ log = logging.getLogger("symgraph.compile")
 def compile_numba(fgraph, update_pairs=(), debug=False):
     """The Numba CPU backend (backend.py's interface)."""
     if debug:
-        return _debug_thunk(fgraph, generate(fgraph, debug=True))
-    return make_thunk(fgraph, generate(fgraph, update_pairs=update_pairs), update_pairs)
+        return _debug_thunk(fgraph, emit.rendered(generate(fgraph, debug=True)))
+    return make_thunk(fgraph, emit.rendered(generate(fgraph, update_pairs=update_pairs)))
 
 
 def _signature(fgraph, program):
     """The one signature a program is compiled for: C-contiguous, writeable arrays
     for the inputs and shared values (the call converts anything else, see
     ``_conform``), the constants as they are."""
-    import numba
-    from numba import types
     sig = [types.Array(numba.from_dtype(np.dtype(v.dtype)), v.ndim, "C") for v in fgraph.inputs]
     sig += [numba.typeof(c) for c in program.const_args]
     return tuple(sig)
@@ -86,7 +91,6 @@ def _compile_lock(key):
 
 
 def _load(fgraph, program, key):
-    from numba.core.errors import NumbaError
     module, path = cache.load_module(key, program.source)
     plan = module.CHUNKS or [(module.program, None, None)]
     if plan[0][0].overloads:
@@ -128,7 +132,6 @@ def compile_module(module, sig, params):
     """Compile a program module (cache.load_module) for its one signature; how
     many of its functions came from the disk cache.  Run here or in the
     compile helper (compile_worker.py)."""
-    from numba.core.errors import NumbaPerformanceWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
         if module.CHUNKS:
@@ -147,7 +150,6 @@ def _compile_chunks(chunks, sig, params):
     """Compile each chunk for the types its inputs have: the program's arguments,
     or what an earlier chunk returns (scalars come back as Python numbers).
     Returns how many were loaded from the disk cache."""
-    from numba import types
     env = dict(zip(params, sig))
     hits = 0
     for fn, needs, gives in chunks:
@@ -183,7 +185,7 @@ def _internal_error(program, path, exc):
             f"does not compile. Please report it; mode='python' runs this graph meanwhile.\n{text}")
 
 
-def make_thunk(fgraph, program, update_pairs=(), dispatcher=None):
+def make_thunk(fgraph, program, dispatcher=None):
     if dispatcher is None:
         dispatcher, key, path = load_program(fgraph, program)
     else:
@@ -192,7 +194,7 @@ def make_thunk(fgraph, program, update_pairs=(), dispatcher=None):
     expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
     finish = _finisher(program)
     locate = _locator(fgraph, program)
-    # the parallel variant (codegen.PARALLEL_MIN_SIZE), compiled the first time a
+    # the parallel variant (emit.PARALLEL_MIN_SIZE), compiled the first time a
     # compute-bound loop is that large: parallel=True compiles slower
     threaded = []
     loop_size = None if program.parallel_size is None else eval(
@@ -201,10 +203,9 @@ def make_thunk(fgraph, program, update_pairs=(), dispatcher=None):
 
     def call(values):
         target = dispatcher
-        if loop_size is not None and loop_size(*values) >= codegen.PARALLEL_MIN_SIZE:
+        if loop_size is not None and loop_size(*values) >= emit.PARALLEL_MIN_SIZE:
             if not threaded:
-                threaded.append(load_program(fgraph, generate(
-                    fgraph, update_pairs=update_pairs, parallel=True))[0])
+                threaded.append(load_program(fgraph, emit.rendered(program, parallel=True))[0])
             target = threaded[0]
         return target(*values, *consts) if consts else target(*values)
 
@@ -295,7 +296,6 @@ def _locator(fgraph, program):
     def locate(exc, values):
         """Raise ``exc`` again, naming the node and the user's line."""
         if not reference:
-            from .python import compile_python
             reference.append(compile_python(fgraph))
         try:
             reference[0](list(values))

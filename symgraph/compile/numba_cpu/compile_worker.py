@@ -9,7 +9,7 @@ the disk cache is compiled by a helper process into the cache, and loaded from
 there here.  The helper is replaced after ``HELPER_PROGRAMS`` programs, which
 gives its memory back to the system.
 
-The helper is ``python -m symgraph.compile.compile_worker``; it reads requests
+The helper is ``python -m symgraph.compile.numba_cpu.compile_worker``; it reads requests
 (pickles) on its stdin and answers on its stdout.  It compiles the very source
 this process generated and wrote to the cache (the cache checks it as it does
 here) for the signatures sent.  The warnings it raises about the cache come
@@ -26,7 +26,9 @@ import sys
 import threading
 import warnings
 
-from ..config import config
+from ...config import config
+from numba import config as numba_config
+from ..cache import CacheWarning, compiledir
 
 log = logging.getLogger("symgraph.compile")
 
@@ -46,9 +48,7 @@ def compile_elsewhere(key, source, signature, params):
     """Have the helper compile the program ``key`` into the disk cache.  The
     number of its functions that were already there, or None when the helper
     could not do it (the caller then compiles in this process)."""
-    from numba import config as numba_config
 
-    from .cache import compiledir
     settings = {name: getattr(config, name) for name in config.options()}
     # the folder this process writes to (its private one when the configured
     # folder is not trusted), so that the helper writes where this one reads
@@ -70,7 +70,6 @@ def compile_elsewhere(key, source, signature, params):
         _helper[1] += 1
         if _helper[1] >= HELPER_PROGRAMS:
             _stop()
-    from .cache import CacheWarning
     for message in caught:
         warnings.warn(message, CacheWarning, stacklevel=4)
     if status != "ok":
@@ -84,7 +83,7 @@ def _running():
         return _helper[0]
     _stop()
     process = subprocess.Popen(
-        [sys.executable, "-m", "symgraph.compile.compile_worker"],
+        [sys.executable, "-m", "symgraph.compile.numba_cpu.compile_worker"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         # the helper imports this copy of symgraph, wherever it lives
         env={**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -94,7 +93,10 @@ def _running():
 
 
 def _package_root():
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here = os.path.abspath(__file__)
+    for _ in range(4):      # symgraph/compile/numba_cpu/compile_worker.py
+        here = os.path.dirname(here)
+    return here
 
 
 def _stop():
@@ -116,10 +118,8 @@ atexit.register(lambda: _stop())
 # ---------------------------------------------------------------- the helper
 
 def _serve(requests, replies):
-    from numba import config as numba_config
 
-    from . import cache, numba_cpu
-    from .cache import CacheWarning
+    from .. import cache, numba_cpu  # late: numba_cpu imports this module
     while True:
         try:
             request = pickle.load(requests)

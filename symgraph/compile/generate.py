@@ -1,0 +1,166 @@
+"""From an optimized FunctionGraph to a Program: its Plan (plan.py), plus what
+the caller needs to pass arguments and read results.  Target-neutral: it
+imports no Numba (tests/test_layers.py checks it); numba_cpu/emit.py turns
+the plan into the CPU program's source.
+
+The driver decides, once per graph, what the lowerings then follow: which
+elementwise nodes are computed inside their one consumer (a reduction), which
+updates are written in place and which matrix products are absorbed into
+them (inplace.py), and in which order the nodes run (in-place ones last,
+their checks before their first write).
+"""
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..graph import Apply, Constant
+from ..ops.elemwise import Elemwise
+from ..ops.reduce import Reduce
+from . import lower_indexing, lower_map, lower_reduce, lower_shape, lowering
+from .codegen import Array, CodeGen, LoweringError, constant_ref, lowering_in
+from .inplace import plan_inplace
+from .lowering import DotRef, ElemRef
+from .plan import Plan
+
+# every op's lowering, by op class: the tables of the lowering modules
+LOWERINGS = {**lowering.LOWERINGS, **lower_reduce.LOWERINGS, **lower_shape.LOWERINGS,
+             **lower_indexing.LOWERINGS, **lower_map.LOWERINGS}
+
+
+@dataclass
+class Program:
+    plan: Plan
+    nodes: list                 # Apply nodes by id, for error messages
+    arg_inputs: int             # the first arguments are the graph inputs
+    const_args: list            # then these constant arrays
+    # per graph output: ("ret", k, dtype of a 0-d result or None), ("const", data), or
+    # ("input", position) for an update written into that argument
+    outputs: list
+    inplace: list = field(default_factory=list)   # input positions written in place
+    debug: bool = False
+    # Python expression of the arguments arg<i>: the largest compute-bound loop
+    # (None: none whose size the arguments' shapes give)
+    parallel_size: str = None
+    # the target's rendering of the plan (numba_cpu/emit.py), once made
+    source: str = None
+
+
+def _parallel_size(loops, n_in):
+    """The size of the largest compute-bound loop, as an expression of the
+    arguments' shapes, for the loops whose lengths are argument lengths."""
+    known = re.compile(r"arg(\d+)\.shape\[\d+\]|\d+")
+    sizes = [" * ".join(dims) for dims in loops
+             if all(known.fullmatch(d) and (not d.startswith("arg")
+                                           or int(known.fullmatch(d).group(1)) < n_in)
+                    for d in dims)]
+    if not sizes:
+        return None
+    return sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
+
+
+def generate(fgraph, update_pairs=(), debug=False):
+    """The Program for ``fgraph``.  ``update_pairs``: (output, input) positions
+    of the updates, which may be written in place (inplace.py).  ``debug`` also
+    returns every node's outputs (and writes nothing in place)."""
+    nodes = fgraph.toposort()
+    missing = sorted({str(n.op) for n in nodes if lowering_in(LOWERINGS, n.op) is None})
+    if missing:
+        raise LoweringError(
+            f"the Numba backend has no lowering for op(s) {', '.join(missing)}; "
+            f"use mode='python' for this function or add a lowering to symgraph/compile/")
+    cg = CodeGen(fgraph, {"debug": debug}, LOWERINGS)
+    n_in = len(fgraph.inputs)
+    params = [f"arg{i}" for i in range(n_in)]
+    for i, var in enumerate(fgraph.inputs):
+        if var.ndim == 0:
+            cg.refs[var] = cg.assign(f"arg{i}[()]", var.dtype)
+        else:
+            cg.refs[var] = Array(f"arg{i}", var.dtype, var.ndim, root=var)
+
+    inplace = cg.inplace = None if debug else plan_inplace(fgraph, nodes, update_pairs)
+    # elementwise nodes read only by one reduction are computed inside its loop
+    inline = set() if debug else {
+        n for n in nodes if isinstance(n.op, Elemwise) and n.outputs[0].ndim > 0
+        and (inplace is None or n not in inplace.deferred)
+        and [isinstance(c, Apply) and isinstance(c.op, Reduce)
+             for c, _ in fgraph.clients.get(n.outputs[0], [])] == [True]}
+    deferred = inplace.deferred if inplace else {}
+    order = [n for n in nodes if n not in deferred] + [n for n in nodes if n in deferred]
+    ids = {node: k for k, node in enumerate(nodes)}
+
+    def lower(node):
+        cg.node, cg.node_id = node, ids[node]
+        for var in node.inputs:
+            if var not in cg.refs and isinstance(var, Constant):
+                cg.refs[var] = constant_ref(cg, var)
+        refs = [cg.refs.get(v) for v in node.inputs]
+        if node in inline:
+            cg.emit(f"# node {ids[node]}: {node.op} (inside its reduction)")
+            cg.refs[node.outputs[0]] = ElemRef(cg, node, refs)
+            cg.flush_checks()
+            return
+        if inplace and node in inplace.absorbed:
+            # computed inside the node that consumes it (see inplace.py)
+            cg.refs[node.outputs[0]] = DotRef(cg, refs[0], refs[1], node.outputs[0].dtype)
+            return
+        cg.emit(f"# node {ids[node]}: {node.op}")
+        outs = cg.lowering_for(node.op)(cg, node, refs)
+        cg.flush_checks()
+        for var, ref in zip(node.outputs, outs):
+            cg.refs[var] = ref
+
+    for node in order:
+        if node in deferred:
+            break
+        lower(node)
+    protect_from = len(cg.steps)   # in-place updates and results stay together
+    if deferred:
+        # every check of the in-place nodes runs before the first write, so a
+        # failing call leaves the shared buffers as they were
+        checks, start = [], len(cg.steps)
+        with cg.checks_to(checks):
+            for node in order[len(order) - len(deferred):]:
+                lower(node)
+        cg.steps[start:start] = checks
+
+    outputs, returned = [], []
+    target_slots = {out_pos: in_pos for out_pos, in_pos in update_pairs
+                    if inplace and in_pos in inplace.targets}
+    seen = set()
+    for k, var in enumerate(fgraph.outputs):
+        if isinstance(var, Constant):
+            outputs.append(("const", np.array(var.data)))
+            continue
+        if k in target_slots:
+            # written in place: the caller has the array already
+            outputs.append(("input", target_slots[k]))
+            continue
+        ref = cg.refs[var]
+        if ref.ndim == 0:
+            returned.append(ref.at([]))
+            outputs.append(("ret", len(returned) - 1, var.dtype))
+            continue
+        arr = cg.as_array(ref)
+        # a result is the caller's own array: no view of an argument, a shared value,
+        # a constant or another result (an in-place update returns its own buffer)
+        if not debug and (arr.root is not None or arr.buffer in seen):
+            name = cg.fresh("r")
+            cg.emit(f"{name} = {arr.name}.copy()")
+            arr = Array(name, arr.dtype, arr.ndim, owned=True)
+        seen.add(arr.buffer)
+        returned.append(arr.name)
+        outputs.append(("ret", len(returned) - 1, None))
+    if debug:
+        for node in nodes:
+            for var in node.outputs:
+                ref = cg.refs[var]
+                returned.append(ref.at([]) if ref.ndim == 0 else cg.as_array(ref).name)
+    cg.flush_checks()
+
+    params += [f"cst{j}" for j in range(len(cg.const_args))]
+    plan = Plan(steps=cg.steps, params=params, returns=returned, protect_from=protect_from,
+                 scalar_dtypes=cg.scalar_dtypes, parallel_loops=cg.parallel_loops)
+    return Program(plan=plan, nodes=nodes, arg_inputs=n_in, const_args=cg.const_args,
+                   parallel_size=_parallel_size(cg.parallel_loops, n_in),
+                   outputs=outputs, inplace=inplace.targets if inplace else [], debug=debug)
