@@ -24,14 +24,12 @@ API
     row.bad_shapes, row.bad_error -> input shapes that must fail at call time, and how;
                                   compiled for the first shape set with the same ranks
 
-For example, a backend comparison:
+For example, a backend comparison (tests/backends.py; test_ops.py does this):
     for row in ROWS:
         for dtype in row.dtypes:
             inputs, out = row.graph(dtype)
             values = row.make_inputs(np.random.default_rng(0), dtype)
-            a = sg.function(inputs, out, mode="python")(*values)
-            b = sg.function(inputs, out, mode="numba")(*values)
-            np.testing.assert_allclose(a, b, rtol=row.rtol(out.dtype), atol=row.rtol(out.dtype))
+            compare_backends(inputs, [out], values, modes=["numba"], tol=row.rtol(out.dtype))
 
 An input is an ``Arg``: its domain (a name in DOMAINS, or a function
 ``(rng, shape, dtype) -> array``) and its dtype (None: the dtype under test).

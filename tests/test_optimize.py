@@ -553,3 +553,14 @@ def test_sympy_results_are_reused_from_disk_by_a_new_process(tmp_path):
                            text=True, check=True).stdout.split()[-1] for _ in range(2)]
     assert (tmp_path / "sympy_clusters.json").exists()
     assert runs == ["True", "False"]
+
+
+@pytest.mark.parametrize("mode", ["python", "numba"])
+def test_floor_division_by_one_keeps_floats_floored(mode):
+    # x // 1 -> x holds for integers only (found by the docs' generated rule table)
+    v, i = T.dvector("v"), T.ivector("i")
+    f = sg.function([v, i], [v // 1, i // 1], mode=mode)
+    got_v, got_i = f(np.array([1.5, -0.5, 2.0]), np.array([3, -4], dtype="int32"))
+    np.testing.assert_array_equal(got_v, [1.0, -1.0, 2.0])
+    np.testing.assert_array_equal(got_i, [3, -4])
+    assert sg.pp(sg.optimize(i // 1)) == "i"

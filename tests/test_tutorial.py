@@ -6,6 +6,7 @@ import numpy as np
 
 import symgraph as theano
 import symgraph.tensor as T
+from backends import compare_backends
 from symgraph import In, function, shared
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
@@ -175,6 +176,12 @@ def test_logistic_regression_training():
         outputs=[prediction, xent],
         updates=((w, w - 0.1 * gw), (b, b - 0.1 * gb)))
     predict = theano.function(inputs=[x], outputs=prediction)
+
+    # one step in every backend under test: same outputs, same new w and b
+    compare_backends([x, y], [prediction, xent], list(D), tol=1e-9,
+                     updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
+    w.set_value(w_start)
+    b.set_value(0.)
 
     # Train
     errors = []

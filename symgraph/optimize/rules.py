@@ -64,6 +64,11 @@ def drop_passed_checks(out):
     return CheckAndRaise(out.owner.op.message)(x, *left) if left else x
 
 
+def _integer_kept(out, **b):
+    # exact only for integers: 1.5 // 1 is 1.0
+    return b["x"].dtype == out.dtype and np.dtype(out.dtype).kind in "iub"
+
+
 CANONICAL = [
     Rule(mul(x, 1), x),                                  # x*1 -> x
     Rule(mul(x, 0), fill(x, 0)),                         # x*0 -> 0
@@ -73,7 +78,7 @@ CANONICAL = [
     Rule(sub(x, x), fill(x, 0)),                         # x-x -> 0
     Rule(neg(neg(x)), x),                                # -(-x) -> x
     Rule(true_div(x, 1), x),                             # x/1 -> x
-    Rule(int_div(x, 1), x, where=keeps_dtype("x")),      # x//1 -> x
+    Rule(int_div(x, 1), x, where=_integer_kept),         # x//1 -> x, for integer x (floor for floats)
     Rule(switch(c, x, x), x),                            # switch(c, x, x) -> x
     Rule(fill(x, y), y),                                 # fill to the shape y has already -> y
     FnRule(ew.Second, canonical.fill_from_input),        # fill(f(a), y) -> fill(a, y)
