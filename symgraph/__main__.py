@@ -18,6 +18,11 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from . import __version__
+from . import demo as demo_module
+from .compile import cache as compiled_programs
+from .config import config
+
 # the repository root when symgraph runs from a checkout (editable install)
 REPO = Path(__file__).resolve().parent.parent
 BENCH_SCRIPT = REPO / "benchmarks" / "run.py"
@@ -86,8 +91,8 @@ def _importable(module):
 def _cuda_devices():
     """What numba.cuda sees, in words; never raises (numba-cuda or a driver may be absent)."""
     try:
-        from numba import config as numba_config
-        from numba import cuda
+        from numba import config as numba_config  # late: numba may be broken; reported, not raised
+        from numba import cuda  # late: as above
     except Exception as exc:             # noqa: BLE001
         return f"numba.cuda cannot be imported ({type(exc).__name__})"
     try:
@@ -106,8 +111,6 @@ def _cuda_devices():
 
 
 def version():
-    from . import __version__
-    from .config import config
     print(f"symgraph  {__version__} ({Path(__file__).resolve().parent})")
     print(f"python    {platform.python_version()} ({sys.executable})")
     for name in DEPENDENCIES:
@@ -129,7 +132,6 @@ def version():
 
 # ----------------------------------------------------------------- demo, bench
 def demo(argv):
-    from . import demo as demo_module
     try:
         return demo_module.main(argv)
     except ModuleNotFoundError as exc:
@@ -153,14 +155,12 @@ def bench(argv):
 
 # ----------------------------------------------------------------- cache
 def cache(action):
-    from .compile import cache
-    from .config import config
     if action == "clear":
         folder = config.compiledir
-        removed = cache.clear(folder)
-        print(f"removed {removed} files from {cache.info(folder)['folder']}")
+        removed = compiled_programs.clear(folder)
+        print(f"removed {removed} files from {compiled_programs.info(folder)['folder']}")
         return 0
-    report = cache.info()
+    report = compiled_programs.info()
     state = ("used" + ("" if report["writable"] else ", read-only")) if report["trusted"] else \
         f"not used: {report['problem']}"
     print(f"folder:   {report['folder']} ({state})")
