@@ -225,34 +225,5 @@ class FunctionGraph:
     def variables(self):
         return ancestors(self.outputs)
 
-    def replace(self, old, new, reason=None):
-        """Swap every use of ``old`` for ``new`` (which must have the same type)."""
-        if old is new:
-            return
-        if old.type != new.type:
-            raise TypeError(f"rewrite {reason or ''} changes type of {old!r}: {old.type} -> {new.type}")
-        self.replace_all([(old, new)])
-
-    def replace_all(self, pairs):
-        memo = {old: new for old, new in pairs}
-        self.outputs = _rewire(self.outputs, memo)
-        self._rebuild()
-
     def __repr__(self):
         return f"FunctionGraph({len(self.toposort())} nodes, outputs={self.outputs})"
-
-
-def _rewire(outputs, memo):
-    """Like clone_replace, but keeps variable identity where nothing changes."""
-    for node in toposort([o for o in outputs if o not in memo]):
-        new_inputs = [memo.get(i, i) for i in node.inputs]
-        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            new_node = Apply.__new__(Apply)
-            new_node.op, new_node.inputs, new_node.trace = node.op, new_inputs, node.trace
-            new_node.outputs = []
-            for old in node.outputs:
-                new = old.clone()
-                new.owner, new.index = new_node, old.index
-                new_node.outputs.append(new)
-                memo.setdefault(old, new)
-    return [memo.get(o, o) for o in outputs]

@@ -245,6 +245,7 @@ def _sigmoid(x):
 for _name, _fn, _np, _domain, _dtypes in [
         ("exp", T.exp, np.exp, "real", NUMERIC),
         ("log", T.log, np.log, "positive", NUMERIC),
+        ("log2", T.log2, np.log2, "positive", NUMERIC),
         ("log1p", T.log1p, np.log1p, "positive", FLOATS),
         ("expm1", T.expm1, np.expm1, "real", FLOATS),
         ("sqrt", T.sqrt, np.sqrt, "positive", NUMERIC),
@@ -329,6 +330,10 @@ for _name, _np in [("argmax", np.argmax), ("argmin", np.argmin)]:
         lambda x, _f=_np: _f(x, axis=1), ["real"], [[(3, 4)]], dtypes=NUMERIC)
 row("sum of a scalar", ".sum", lambda x: x.sum(), np.sum, ["real"], [[()]], dtypes=NUMERIC,
     differentiable=True)
+row("T.cumsum axis=1", "T.cumsum", lambda x: T.cumsum(x, axis=1), lambda x: np.cumsum(x, axis=1),
+    ["real"], [[(3, 4)], [(1, 4)], [(3, 1)], [(2, 0)]], dtypes=NUMERIC, differentiable=True)
+row("T.cumsum axis=None", "T.cumsum", T.cumsum, np.cumsum, ["real"], [[(3, 4)], [(2, 3, 2)], [(5,)]],
+    dtypes=NUMERIC + ("bool",), differentiable=True)
 row("mean axis=1 keepdims (2-d)", ".mean", lambda x: x.mean(axis=1, keepdims=True),
     lambda x: x.mean(axis=1, keepdims=True), ["real"], [[(3, 4)], [(1, 4)], [(3, 1)]], differentiable=True)
 
@@ -557,6 +562,9 @@ row("logistic 1/(1+exp(-x))", "T.exp", lambda x: 1 / (1 + T.exp(-x)), _sigmoid, 
 unary("T.nnet.softplus", "T.nnet.softplus", T.nnet.softplus, lambda x: np.logaddexp(0, x))
 row("T.nnet.softplus extremes", "T.nnet.softplus", T.nnet.softplus, lambda x: np.logaddexp(0, x),
     [uniform(-800, 800)], [[(20,)]], dtypes=("float64",))
+unary("T.nnet.elu", "T.nnet.elu", T.nnet.elu, lambda x: np.where(x > 0, x, np.expm1(x)), "nonzero")
+unary("T.nnet.elu alpha=0.5", "T.nnet.elu", lambda x: T.nnet.elu(x, 0.5),
+      lambda x: np.where(x > 0, x, 0.5 * np.expm1(x)), "nonzero")
 unary("T.nnet.relu", "T.nnet.relu", T.nnet.relu, lambda x: np.maximum(x, 0), "nonzero", NUMERIC)
 unary("T.nnet.relu alpha=0.1", "T.nnet.relu", lambda x: T.nnet.relu(x, 0.1),
       lambda x: np.where(x > 0, x, 0.1 * x), "nonzero")
@@ -565,6 +573,8 @@ row("T.nnet.softmax", "T.nnet.softmax", T.nnet.softmax, _softmax, ["real"], _MAT
 row("T.nnet.softmax extremes", "T.nnet.softmax", T.nnet.softmax, _softmax, [uniform(-500, 500)],
     [[(3, 5)]])
 row("T.nnet.log_softmax", "T.nnet.log_softmax", T.nnet.log_softmax, _log_softmax, ["real"],
+    _MATRIX_SHAPES, differentiable=True)
+row("T.nnet.logsoftmax (Theano 1.0)", "T.nnet.logsoftmax", T.nnet.logsoftmax, _log_softmax, ["real"],
     _MATRIX_SHAPES, differentiable=True)
 row("T.nnet.log_softmax extremes", "T.nnet.log_softmax", T.nnet.log_softmax, _log_softmax,
     [uniform(-500, 500)], [[(3, 5)]], tol={"float32": 1e-4})

@@ -15,7 +15,9 @@ from ..optimize import optimize_fgraph
 
 
 class In:
-    """A function input with a default value and/or a keyword name (Theano's In)."""
+    """A function input with a default value and/or a keyword name (Theano's In).
+    ``mutable`` is accepted for Theano code: it allows a function to overwrite
+    the argument, and symgraph never does."""
 
     def __init__(self, variable, value=None, name=None, borrow=False, mutable=False):
         if isinstance(variable, SharedVariable):

@@ -32,13 +32,11 @@ LOWERINGS = {**lowering.LOWERINGS, **lower_reduce.LOWERINGS, **lower_shape.LOWER
 class Program:
     plan: Plan
     nodes: list                 # Apply nodes by id, for error messages
-    arg_inputs: int             # the first arguments are the graph inputs
-    const_args: list            # then these constant arrays
+    const_args: list            # passed after the graph inputs: constant arrays
     # per graph output: ("ret", k, dtype of a 0-d result or None), ("const", data), or
     # ("input", position) for an update written into that argument
     outputs: list
     inplace: list = field(default_factory=list)   # input positions written in place
-    debug: bool = False
     # Python expression of the arguments arg<i>: the largest compute-bound loop
     # (None: none whose size the arguments' shapes give)
     parallel_size: str = None
@@ -161,6 +159,6 @@ def generate(fgraph, update_pairs=(), debug=False):
     params += [f"cst{j}" for j in range(len(cg.const_args))]
     plan = Plan(steps=cg.steps, params=params, returns=returned, protect_from=protect_from,
                  scalar_dtypes=cg.scalar_dtypes, parallel_loops=cg.parallel_loops)
-    return Program(plan=plan, nodes=nodes, arg_inputs=n_in, const_args=cg.const_args,
+    return Program(plan=plan, nodes=nodes, const_args=cg.const_args,
                    parallel_size=_parallel_size(cg.parallel_loops, n_in),
-                   outputs=outputs, inplace=inplace.targets if inplace else [], debug=debug)
+                   outputs=outputs, inplace=inplace.targets if inplace else [])

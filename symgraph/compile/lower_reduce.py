@@ -4,9 +4,9 @@ through pairwise.py.  An elementwise input read only by its reduction is
 computed inside the loop (an ElemRef, see codegen.generate)."""
 import numpy as np
 
-from ..ops.reduce import All, Any, Argmax, Mean, Max, Min, Prod, Sum
+from ..ops.reduce import All, Any, Argmax, CumSum, Mean, Max, Min, Prod, Sum
 from . import pairwise
-from .codegen import literal, registrar
+from .codegen import cast, literal, registrar
 from .lowering import _libm_forms
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
@@ -189,4 +189,22 @@ def lower_argmax(cg, node, refs):
         return [cg.assign(pos, "int64")]
     out = cg.alloc([x.dim(a) for a in kept], "int64")
     cg.loops([x.dim(a) for a in kept], lambda idx: inner(idx) + [f"{out.at(idx)} = {pos}"])
+    return [out]
+
+
+@register(CumSum)
+def lower_cumsum(cg, node, refs):
+    """A running sum: a sequential loop along the axis inside a nest over the others."""
+    (x,), axis, dtype = refs, node.op.axis, node.outputs[0].dtype
+    dims = [x.dim(k) for k in range(x.ndim)]
+    out = cg.alloc(dims, dtype)
+    acc, k = cg.fresh("acc"), cg.fresh("k")
+
+    def body(idx):
+        full = idx[:axis] + [k] + idx[axis:]
+        lines, expr = x.load(full)
+        return ([f"{acc} = {cast('0', dtype)}", f"for {k} in range({dims[axis]}):"]
+                + ["    " + line for line in lines]
+                + [f"    {acc} += {cast(expr, dtype)}", f"    {out.at(full)} = {acc}"])
+    cg.loops([d for a, d in enumerate(dims) if a != axis], body)
     return [out]

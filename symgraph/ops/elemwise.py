@@ -254,6 +254,8 @@ Neg = elemwise("Neg", np.negative, "(-{0})", lambda x, o, g: [-g], symbol="-", c
 Abs = elemwise("Abs", np.abs, "abs({0})", lambda x, o, g: [g * T.sgn(x)], cheap=True)
 Exp = elemwise("Exp", np.exp, "math.exp({0})", lambda x, o, g: [g * o], costly=True, sympy_form="exp")
 Log = elemwise("Log", np.log, "math.log({0})", lambda x, o, g: [g / x], costly=True, sympy_form="log")
+Log2 = elemwise("Log2", np.log2, "math.log2({0})", lambda x, o, g: [g / (x * math.log(2.0))],
+                costly=True)
 Log1p = elemwise("Log1p", np.log1p, "math.log1p({0})", lambda x, o, g: [g / (1 + x)], costly=True)
 Expm1 = elemwise("Expm1", np.expm1, "math.expm1({0})", lambda x, o, g: [g * (o + 1)], costly=True)
 Sqrt = elemwise("Sqrt", np.sqrt, "math.sqrt({0})", lambda x, o, g: [g * 0.5 / o], costly=True, sympy_form="sqrt")

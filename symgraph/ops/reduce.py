@@ -160,3 +160,33 @@ class Argmax(Reduce):
 @dataclass(frozen=True)
 class Argmin(Argmax):
     _fn = staticmethod(np.argmin)
+
+
+@dataclass(frozen=True)
+class CumSum(Op):
+    """The running sum of ``x`` along ``axis`` (NumPy's cumsum): same shape,
+    NumPy's dtype (integers and booleans accumulate in int64)."""
+    axis: int = 0
+    shape_of = 0
+
+    def make_node(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise ValueError(f"cumsum: axis {self.axis} is out of range for a {x.ndim}-d input")
+        dtype = str(np.cumsum(np.zeros(1, x.dtype)).dtype)
+        return self.apply([x], [TensorType(dtype, x.broadcastable)])
+
+    def perform(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def grad(self, inputs, outputs, grads):
+        # each input entry feeds every later running sum: the reversed running
+        # sum of the output gradient
+        (x,), g = inputs, grads[0]
+        if not x.dtype.startswith("float"):
+            return [None]
+        reverse = (slice(None),) * self.axis + (slice(None, None, -1),)
+        out = T.cast(CumSum(self.axis)(g[reverse])[reverse], x.dtype)
+        return [T.patternbroadcast(out, x.broadcastable)]   # slicing forgets length-1 flags
+
+    def __str__(self):
+        return f"cumsum{{axis={self.axis}}}"

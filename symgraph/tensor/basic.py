@@ -147,6 +147,7 @@ neg = _elemwise_fn(ew.Neg(), "neg", "neg(x): -x.")
 abs_ = _elemwise_fn(ew.Abs(), "abs_", "abs_(x): |x| (also T.abs; Python's abs(x) works too).")
 exp = _elemwise_fn(ew.Exp(), "exp", "exp(x): e ** x.")
 log = _elemwise_fn(ew.Log(), "log", "log(x): the natural logarithm.")
+log2 = _elemwise_fn(ew.Log2(), "log2", "log2(x): the base-2 logarithm.")
 log1p = _elemwise_fn(ew.Log1p(), "log1p", "log1p(x): log(1 + x), accurate for small x.")
 expm1 = _elemwise_fn(ew.Expm1(), "expm1", "expm1(x): exp(x) - 1, accurate for small x.")
 sqrt = _elemwise_fn(ew.Sqrt(), "sqrt", "sqrt(x): the square root.")
@@ -423,6 +424,16 @@ def sum(x, axis=None, keepdims=False, dtype=None):
     keeps the summed axes with length 1; ``dtype`` casts the result."""
     out = _reduce(ops.reduce.Sum, x, axis, keepdims)
     return cast(out, dtype) if dtype else out
+
+
+def cumsum(x, axis=None):
+    """The running sum of ``x`` along ``axis`` (NumPy's cumsum); ``axis=None``
+    runs over the flattened ``x``."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    (axis,) = ops.reduce.normalize_axis(axis, x.ndim)
+    return ops.reduce.CumSum(axis)(x)
 
 
 def mean(x, axis=None, keepdims=False):

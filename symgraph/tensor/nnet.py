@@ -1,7 +1,8 @@
 """T.nnet: activations, softmax and the cross-entropies."""
 from ..ops import elemwise as ew
 from ..ops.nnet import LogSoftmax, Softmax
-from .basic import (arange, as_tensor_variable, log, maximum, mean, shape_i, sum)
+from .basic import (arange, as_tensor_variable, expm1, gt, log, maximum, mean, shape_i, sum,
+                    switch)
 
 sigmoid = ew.Sigmoid()
 softplus = ew.Softplus()
@@ -24,6 +25,16 @@ def log_softmax(x):
     """log(softmax(x)) along the last axis, computed stably (x minus its
     log-sum-exp)."""
     return LogSoftmax()(as_tensor_variable(x))
+
+
+# Theano 1.0 spells it without the underscore
+logsoftmax = log_softmax
+
+
+def elu(x, alpha=1.0):
+    """The exponential linear unit: x where x > 0, else alpha * (exp(x) - 1)."""
+    x = as_tensor_variable(x)
+    return switch(gt(x, 0), x, alpha * expm1(x))
 
 
 def categorical_crossentropy(coding_dist, true_dist):
@@ -49,5 +60,5 @@ def binary_crossentropy(output, target):
 
 
 crossentropy_categorical_1hot = categorical_crossentropy
-__all__ = ["sigmoid", "softplus", "relu", "softmax", "log_softmax",
+__all__ = ["sigmoid", "softplus", "relu", "elu", "softmax", "log_softmax", "logsoftmax",
            "categorical_crossentropy", "binary_crossentropy", "mean"]
