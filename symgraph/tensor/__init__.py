@@ -3,7 +3,10 @@ import importlib
 
 from . import nnet
 from .basic import *  # noqa: F401,F403
-from .basic import (abs, all, any, max, min, pow, round, sum)  # noqa: F401  (names shadowing builtins)
+from .basic import abs, pow, round  # noqa: F401  (names shadowing builtins)
+from .reductions import *  # noqa: F401,F403
+from .reductions import all, any, max, min, sum  # noqa: F401  (names shadowing builtins)
+from .indexing import *  # noqa: F401,F403
 from .variable import TensorVariable  # noqa: F401
 from ..types import TensorType  # noqa: F401
 

@@ -7,13 +7,10 @@ from .. import ops
 from ..config import config
 from ..graph import Constant, Variable
 from ..ops import elemwise as ew
-from ..ops.reduce import normalize_axis, expand_reduced
 from ..ops.shape import (Alloc, ARange, DimShuffle, Join, MakeVector, Rebroadcast, Reshape,
-                         Shape, ShapeI, constant_value)
+                         Shape, ShapeI, constant_value)  # noqa: F401  (T.constant_value)
 from ..types import PREFIX_DTYPES, TensorType, is_float, upcast
-from .variable import TensorConstant, TensorVariable
-from ..ops.indexing import Subtensor, parse_index
-from ..ops.indexing import IncSubtensor
+from .variable import TensorConstant, TensorVariable  # noqa: F401  (T.TensorVariable)
 
 
 # ----------------------------------------------------------------- constructors
@@ -411,106 +408,6 @@ def stack(tensors, axis=0):
     return concatenate(expanded, axis=axis) if len(expanded) > 1 else expanded[0]
 
 
-# ----------------------------------------------------------------- reductions
-def _reduce(op_class, x, axis, keepdims):
-    x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim)
-    out = op_class(axes)(x)
-    return expand_reduced(out, axes, x.ndim) if keepdims else out
-
-
-def sum(x, axis=None, keepdims=False, dtype=None):
-    """The sum of ``x`` over ``axis`` (an int, a tuple, or None for all axes); ``keepdims``
-    keeps the summed axes with length 1; ``dtype`` casts the result."""
-    out = _reduce(ops.reduce.Sum, x, axis, keepdims)
-    return cast(out, dtype) if dtype else out
-
-
-def cumsum(x, axis=None):
-    """The running sum of ``x`` along ``axis`` (NumPy's cumsum); ``axis=None``
-    runs over the flattened ``x``."""
-    x = as_tensor_variable(x)
-    if axis is None:
-        x, axis = x.flatten(), 0
-    (axis,) = ops.reduce.normalize_axis(axis, x.ndim)
-    return ops.reduce.CumSum(axis)(x)
-
-
-def mean(x, axis=None, keepdims=False):
-    """The mean of ``x`` over ``axis`` (an int, a tuple, or None for all); integers give
-    a float; ``keepdims`` keeps the reduced axes with length 1."""
-    return _reduce(ops.reduce.Mean, x, axis, keepdims)
-
-
-def prod(x, axis=None, keepdims=False):
-    """The product of ``x`` over ``axis`` (an int, a tuple, or None for all);
-    ``keepdims`` keeps the reduced axes with length 1."""
-    return _reduce(ops.reduce.Prod, x, axis, keepdims)
-
-
-def max(x, axis=None, keepdims=False):
-    """The maximum of ``x`` over ``axis`` (an int, a tuple, or None for all); at ties the
-    gradient is shared evenly."""
-    return _reduce(ops.reduce.Max, x, axis, keepdims)
-
-
-def min(x, axis=None, keepdims=False):
-    """The minimum of ``x`` over ``axis`` (an int, a tuple, or None for all); at ties the
-    gradient is shared evenly."""
-    return _reduce(ops.reduce.Min, x, axis, keepdims)
-
-
-def all(x, axis=None, keepdims=False):
-    """True where every element over ``axis`` is nonzero (None: over all axes)."""
-    return _reduce(ops.reduce.All, x, axis, keepdims)
-
-
-def any(x, axis=None, keepdims=False):
-    """True where some element over ``axis`` is nonzero (None: over all axes)."""
-    return _reduce(ops.reduce.Any, x, axis, keepdims)
-
-
-def _arg_reduce(op_class, x, axis, keepdims):
-    x = as_tensor_variable(x)
-    if axis is None and x.ndim != 1:
-        out = op_class(None)(x)
-        return dimshuffle(out, *(["x"] * x.ndim)) if keepdims else out
-    axes = normalize_axis(0 if axis is None else axis, x.ndim)
-    if len(axes) != 1:
-        raise ValueError("argmax/argmin take a single axis")
-    out = op_class(axes)(x)
-    return expand_reduced(out, axes, x.ndim) if keepdims else out
-
-
-def argmax(x, axis=None, keepdims=False):
-    """The int64 index of the maximum along one ``axis``; with None, the index into the
-    flattened ``x``."""
-    return _arg_reduce(ops.reduce.Argmax, x, axis, keepdims)
-
-
-def argmin(x, axis=None, keepdims=False):
-    """The int64 index of the minimum along one ``axis``; with None, the index into the
-    flattened ``x``."""
-    return _arg_reduce(ops.reduce.Argmin, x, axis, keepdims)
-
-
-def var(x, axis=None, keepdims=False, ddof=0):
-    """The variance of ``x`` over ``axis``, mean((x - mean(x)) ** 2); ``ddof=1`` divides
-    by n - 1."""
-    x = as_tensor_variable(x)
-    centered = x - mean(x, axis=axis, keepdims=True)
-    out = mean(sqr(centered), axis=axis, keepdims=keepdims)
-    if ddof:
-        n = cast(prod_of_shape(x, normalize_axis(axis, x.ndim)), out.dtype)
-        out = out * n / (n - ddof)
-    return out
-
-
-def std(x, axis=None, keepdims=False, ddof=0):
-    """The standard deviation of ``x`` over ``axis``: sqrt(var(x, axis, keepdims, ddof))."""
-    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
-
-
 # ----------------------------------------------------------------- products
 def dot(x, y):
     """The matrix product of ``x`` and ``y``: vector/matrix products as NumPy's dot, a
@@ -560,56 +457,3 @@ def tensordot(a, b, axes=2):
                  [prod_of_shape(b, b_axes), prod_of_shape(b, b_free)])
     out_shape = [ShapeI(i)(a) for i in a_free] + [ShapeI(i)(b) for i in b_free]
     return reshape(ops.blas.dot(a2, b2), out_shape) if out_shape else reshape(ops.blas.dot(a2, b2), [])
-
-
-# ----------------------------------------------------------------- runtime checks
-def check_and_raise(x, *conditions, message="a runtime check failed"):
-    """``x`` unchanged, after checking at run time that every condition (a bool or
-    integer scalar) holds; ValueError(message) otherwise (Theano's Assert)."""
-    return ops.check.CheckAndRaise(message)(x, *conditions)
-
-
-# ----------------------------------------------------------------- indexing
-def subtensor(x, index):
-    """``x[index]`` as a function: slices, integers, None, '...', and integer or
-    boolean arrays."""
-    x = as_tensor_variable(x)
-    if x.owner is not None and isinstance(x.owner.op, Shape) and isinstance(index, (int, np.integer)):
-        inner = x.owner.inputs[0]
-        return ShapeI(int(index) % inner.ndim)(inner)  # x.shape[i] as one small op
-    spec, values = parse_index(x.ndim, index)
-    return Subtensor(spec)(x, *[_index_var(v) for v in values])
-
-
-def _index_var(v):
-    if isinstance(v, Variable):
-        return v
-    kind = np.asarray(v).dtype.kind
-    if kind == "b":
-        return constant(v)
-    if kind not in "iu":  # as NumPy: 1.5 is not an index (no silent truncation)
-        raise IndexError(f"only integers, slices, None, '...' and integer or boolean arrays are "
-                         f"valid indices, got {v!r}")
-    return constant(v, dtype="int64")
-
-
-def _inc_or_set(x, y, set_instead_of_inc):
-    x = as_tensor_variable(x)
-    node = x.owner
-    if node is None or not isinstance(node.op, ops.indexing.Subtensor):
-        raise TypeError("set_subtensor/inc_subtensor take an indexed tensor, like x[2:5]")
-    base, *index_vars = node.inputs
-    y = as_tensor_variable(y) if isinstance(y, Variable) else constant(y, dtype=base.dtype)
-    return IncSubtensor(node.op.spec, set_instead_of_inc)(base, y, *index_vars)
-
-
-def set_subtensor(x, y):
-    """The whole tensor that ``x`` indexes, with the part ``x`` selects replaced
-    by ``y``: set_subtensor(a[2:5], 0) (the graph form of ``a[2:5] = 0``)."""
-    return _inc_or_set(x, y, True)
-
-
-def inc_subtensor(x, y):
-    """The whole tensor that ``x`` indexes, with ``y`` added to the part ``x``
-    selects: inc_subtensor(a[idx], 1) (repeated indices add up)."""
-    return _inc_or_set(x, y, False)

@@ -1,8 +1,8 @@
 """T.nnet: activations, softmax and the cross-entropies."""
 from ..ops import elemwise as ew
 from ..ops.nnet import LogSoftmax, Softmax
-from .basic import (arange, as_tensor_variable, expm1, gt, log, maximum, mean, shape_i, sum,
-                    switch)
+from .basic import arange, as_tensor_variable, expm1, gt, log, maximum, shape_i, switch
+from .reductions import mean, sum
 
 sigmoid = ew.Sigmoid()
 softplus = ew.Softplus()
