@@ -135,19 +135,27 @@ def test_benchmark_programs_are_rendered_from_their_plan(name):
     # the target-neutral plan, which carries what a GPU emitter needs too
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
-        import impl_symgraph
+        import theano_style
         import workloads
     finally:
         sys.path.pop(0)
-    import gc
-
+    import symgraph as sg
+    import symgraph.tensor as T
     from symgraph.compile import plan as steps
-    from symgraph.compile.function import Function
     from symgraph.compile.generate import generate
     from symgraph.compile.numba_cpu import emit
-    before = {id(o) for o in gc.get_objects() if isinstance(o, Function)}
-    impl_symgraph.workloads()[name](workloads.make_data(name, workloads.QUICK))
-    made = [o for o in gc.get_objects() if isinstance(o, Function) and id(o) not in before]
+    made = []
+
+    def function(inputs, output, updates):
+        made.append(sg.function(inputs, output, updates=updates, mode="numba"))
+        return made[-1]
+
+    def shared(value, name, broadcastable=None):
+        return sg.shared(value, name=name, broadcastable=broadcastable)
+
+    api = theano_style.Api(T=T, shared=shared, function=function, sigmoid=T.nnet.sigmoid,
+                           softmax=T.nnet.softmax)
+    theano_style.workloads(api)[name](workloads.make_data(name, workloads.QUICK))
     assert made
     for f in made:
         program = f._thunk.program

@@ -16,8 +16,8 @@ register = registrar(LOWERINGS)
 def _acc_dtype(op, in_dtype, out_dtype):
     if isinstance(op, Mean):
         return "float64"
-    if isinstance(op, (Sum, Prod)):
-        return "float64" if np.dtype(out_dtype).kind == "f" else out_dtype
+    if op.float64_accumulator and np.dtype(out_dtype).kind == "f":
+        return "float64"    # the op's fact (ops/reduce.py), which its perform follows too
     return out_dtype
 
 

@@ -43,6 +43,9 @@ class Reduce(Op):
     axis: tuple = ()
     fn: ClassVar = None
     out_dtype: ClassVar = None  # None: NumPy's rule
+    # float results accumulate in float64 and round once (sum, prod, mean): more
+    # accurate than float32 steps, and what every backend computes
+    float64_accumulator: ClassVar = False
 
     def make_node(self, x):
         for a in self.axis:
@@ -53,6 +56,10 @@ class Reduce(Op):
         return self.apply([x], [TensorType(dtype, flags)])
 
     def perform(self, x):
+        x = np.asarray(x)
+        if self.float64_accumulator and x.dtype.kind == "f" and x.dtype != np.float64:
+            out = type(self).fn(x, axis=self.axis, dtype=np.float64)
+            return np.asarray(out).astype(_numpy_result_dtype(type(self).fn, (str(x.dtype),)))
         return np.asarray(type(self).fn(x, axis=self.axis))
 
     def __str__(self):
@@ -65,6 +72,7 @@ class Reduce(Op):
 @dataclass(frozen=True)
 class Sum(Reduce):
     fn = staticmethod(np.sum)
+    float64_accumulator = True
 
     def grad(self, inputs, outputs, grads):
         (x,) = inputs
@@ -74,6 +82,7 @@ class Sum(Reduce):
 @dataclass(frozen=True)
 class Mean(Reduce):
     fn = staticmethod(np.mean)
+    float64_accumulator = True
 
     def grad(self, inputs, outputs, grads):
         (x,) = inputs
@@ -84,6 +93,7 @@ class Mean(Reduce):
 @dataclass(frozen=True)
 class Prod(Reduce):
     fn = staticmethod(np.prod)
+    float64_accumulator = True
 
     def grad(self, inputs, outputs, grads):
         # product of the other entries, correct where entries are zero
