@@ -184,6 +184,16 @@ def test_compiling_150_functions_keeps_memory_bounded(folders):
     assert out["growth"] < 50, out
 
 
+def _compile_new_program(scale):
+    """A function whose program is new to this process (the constant is in its
+    source), and how the cache counts moved while it was made."""
+    before = dict(cache.stats)
+    x = T.dvector("x")
+    f = sg.function([x], T.sum(x * scale), mode="numba")
+    assert f(np.ones(2)) == 2 * scale
+    return f, {k: cache.stats[k] - before[k] for k in ("compiled", "compiled_elsewhere")}
+
+
 def test_a_failing_compile_helper_means_compiling_here(compiledir, monkeypatch):
     from symgraph.compile.numba_cpu import compile_worker
 
@@ -191,20 +201,12 @@ def test_a_failing_compile_helper_means_compiling_here(compiledir, monkeypatch):
         raise OSError("cannot start")
     monkeypatch.setattr(compile_worker, "_running", broken)
     monkeypatch.setattr(sg.config, "compile_in_process", 0)
-    before = dict(cache.stats)
-    x = T.dvector("x")
-    f = sg.function([x], T.sum(x * 31.25), mode="numba")
-    assert f(np.ones(2)) == 62.5
-    assert cache.stats["compiled"] == before["compiled"] + 1
-    assert cache.stats["compiled_elsewhere"] == before["compiled_elsewhere"]
+    _, moved = _compile_new_program(31.25)
+    assert moved == {"compiled": 1, "compiled_elsewhere": 0}
 
 
 def test_the_compile_helper_compiles_into_the_disk_cache(compiledir, monkeypatch):
     monkeypatch.setattr(sg.config, "compile_in_process", 0)
-    before = dict(cache.stats)
-    x = T.dvector("x")
-    f = sg.function([x], T.sum(x * 17.5), mode="numba")
-    assert f(np.ones(2)) == 35.0
-    assert cache.stats["compiled_elsewhere"] == before["compiled_elsewhere"] + 1
-    assert cache.stats["compiled"] == before["compiled"]
+    f, moved = _compile_new_program(17.5)
+    assert moved == {"compiled": 0, "compiled_elsewhere": 1}
     assert glob.glob(str(compiledir / f"sg_{f._thunk.key}.py"))
