@@ -14,7 +14,8 @@ reads it:
             computed inside its one consumer (a reduction; an in-place update)
 Lowerings (lowering.py, lower_reduce.py, lower_shape.py, lower_indexing.py,
 lower_map.py) are registered per op class in their module's ``LOWERINGS``
-table (``register = registrar(LOWERINGS)``; generate.py names the modules);
+table (``register = registrar(LOWERINGS)``; generate.py collects every
+``lower_*.py`` module);
 each adds steps and returns one Ref per output.  Op fields enter the
 statements only as literals.
 

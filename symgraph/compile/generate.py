@@ -9,6 +9,9 @@ updates are written in place and which matrix products are absorbed into
 them (inplace.py), and in which order the nodes run (in-place ones last,
 their checks before their first write).
 """
+import importlib
+import os
+import pkgutil
 import re
 from dataclasses import dataclass, field
 
@@ -17,15 +20,24 @@ import numpy as np
 from ..graph import Apply, Constant
 from ..ops.elemwise import Elemwise
 from ..ops.reduce import Reduce
-from . import lower_indexing, lower_map, lower_reduce, lower_shape, lowering
 from .codegen import Array, CodeGen, LoweringError, constant_ref, lowering_in
 from .inplace import plan_inplace
 from .lowering import DotRef, ElemRef
 from .plan import Plan
 
-# every op's lowering, by op class: the tables of the lowering modules
-LOWERINGS = {**lowering.LOWERINGS, **lower_reduce.LOWERINGS, **lower_shape.LOWERINGS,
-             **lower_indexing.LOWERINGS, **lower_map.LOWERINGS}
+
+def _lowering_tables():
+    """The ``LOWERINGS`` table of lowering.py and of every ``lower_*.py`` module
+    of this package: a new module of lowerings needs no line here."""
+    here = [os.path.dirname(os.path.abspath(__file__))]
+    names = ["lowering"] + sorted(m.name for m in pkgutil.iter_modules(here)
+                                  if m.name.startswith("lower_"))
+    for name in names:
+        yield importlib.import_module(f"{__package__}.{name}").LOWERINGS
+
+
+# every op's lowering, by op class
+LOWERINGS = {cls: fn for table in _lowering_tables() for cls, fn in table.items()}
 
 
 @dataclass
