@@ -26,3 +26,5 @@ def optimize(outputs, optimizer=None):
 __version__ = "0.1.0"
 __all__ = ["config", "shared", "SharedVariable", "grad", "verify_grad", "function", "In",
            "Function", "debugprint", "pp", "optimize", "tensor", "printing", "graph"]
+from . import scan_module  # noqa: E402,F401
+from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: E402,F401
