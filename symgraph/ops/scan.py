@@ -22,13 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import FunctionGraph
-from ..late import late
-from ..types import TensorType
+from ..graph import Constant, FunctionGraph, clone_replace
+from ..late import late, tensor as T
+from ..types import TensorType, is_float
 from .base import Op
 
-# the reference run of the inner graph is the reference backend (see late.py)
+# the reference run of the inner graph is the reference backend, the gradient
+# a scan built by the front end with grad: all above the ops (see late.py)
 _python = late("symgraph.compile.python")
+_grad = late("symgraph.grad")
+_front = late("symgraph.scan_module")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Scan(Op):
     n_mapped: int
     has_until: bool = False
     name: str = None
+    # backpropagate through the last this many steps only (-1: all of them)
+    truncate_gradient: int = -1
 
     @property
     def n_states(self):
@@ -141,8 +146,121 @@ class Scan(Op):
             outs.append(_stack(rows, shapes[j], new.dtype, f"output {s + j}"))
         return tuple(outs) if len(outs) > 1 else outs[0]
 
+    def grad(self, inputs, outputs, output_grads):
+        return _reverse_scan(self, inputs, outputs, output_grads)
+
     def __str__(self):
         return f"scan{{{self.name}}}" if self.name else "scan"
+
+
+def _reverse_scan(op, inputs, outputs, output_grads):
+    """Backpropagation through time as a scan over the steps in reverse.
+
+    State j with look-back L lives in a buffer B (its L initial values, then
+    a row per step); step t reads B[L + t + tap].  Going backwards, each state
+    carries A (L rows): A[i] is the gradient gathered so far for B[L + t - i],
+    so A[0] is complete when step t is reached (every later reader is done).
+    The step's vector-Jacobian product comes from one ``grad`` call; its tap
+    gradients are added to A shifted by one row.  Non-sequence gradients are
+    summed in carried accumulators; after the loop A, reversed, is the
+    initial values' gradient."""
+    k, s = op.n_sequences, op.n_states
+    n, seqs, inits, fixed = inputs[0], inputs[1:1 + k], inputs[1 + k:1 + k + s], inputs[1 + k + s:]
+    if any(m == "final" and not _is_zero(g, o)
+           for m, g, o in zip(op.state_modes, output_grads[:s], outputs)):
+        raise NotImplementedError("grad through the value of a shared variable updated "
+                                  "inside scan is not supported")
+    n_taps = sum(len(t) for t in op.state_taps)
+    seq_in, tap_in = op.inner_inputs[:k], op.inner_inputs[k:k + n_taps]
+    fixed_in = op.inner_inputs[k + n_taps:]
+    trace = [j for j in range(s) if op.state_modes[j] == "trace" and is_float(inputs[1 + k + j].dtype)]
+    mapped_float = [m for m in range(op.n_mapped) if is_float(outputs[s + m].dtype)]
+    wanted = [v for v in seq_in + tap_in + fixed_in if is_float(v.dtype)]
+    if not wanted or not (trace or mapped_float):
+        return [None] * len(inputs)
+
+    # the sequences of the backward loop, all reversed: rows, tap values, cotangents
+    rev = lambda x: x[:n][::-1]  # noqa: E731
+    seq_rows = [rev(q) for q in seqs]
+    tap_rows, tap_owner = [], []
+    for j, (taps, look) in enumerate(zip(op.state_taps, op.lookback)):
+        if j in trace:
+            buf = T.concatenate([inits[j][:look], outputs[j]], axis=0)
+        for tap in taps:
+            tap_owner.append(j)
+            # a final state has no trace: its taps are not differentiated
+            tap_rows.append(rev(buf[look + tap:]) if j in trace else None)
+    cots = [rev(output_grads[j]) for j in trace] + \
+        [rev(output_grads[s + m]) for m in mapped_float]
+
+    seq_args = [(v, rows) for v, rows in zip(seq_in, seq_rows)]
+    tap_args = [(v, rows) for v, rows in zip(tap_in, tap_rows) if rows is not None]
+    fixed_float = [i for i, v in enumerate(fixed_in) if is_float(v.dtype)]
+
+    def step(*args):
+        it = iter(args)
+        rows = {v: next(it) for v, _ in seq_args + tap_args}
+        cot = [next(it) for _ in cots]
+        carries = [next(it) for _ in trace]
+        sums = [next(it) for _ in fixed_float]
+        outer_fixed = [next(it) for _ in fixed_in]
+        replace = dict(rows) | dict(zip(fixed_in, outer_fixed))
+        new_values = clone_replace([op.inner_outputs[j] for j in trace] +
+                                   [op.inner_outputs[s + m] for m in mapped_float], replace)
+        seeds = {}
+        for v, c in zip(new_values, [a[0] + c for a, c in zip(carries, cot)] + cot[len(trace):]):
+            seeds[v] = seeds[v] + c if v in seeds else c
+        wrt = [rows[v] for v, _ in seq_args] + [rows[v] for v, _ in tap_args] + \
+            [outer_fixed[i] for i in fixed_float]
+        grads = _grad.grad(None, wrt, known_grads=seeds, disconnected_inputs="ignore")
+        g = dict(zip([v for v, _ in seq_args + tap_args], grads))
+        seq_grads = [g[v] for v, _ in seq_args]
+        new_carries = []
+        for j, a in zip(trace, carries):
+            look = op.lookback[j]
+            by_tap = {tap: g[v] for v, tap, owner in zip(tap_in, _taps(op), tap_owner)
+                      if owner == j and v in g}
+            rows_out = []
+            for i in range(look):
+                row = a[i + 1] if i + 1 < look else T.zeros_like(a[0])
+                if -(i + 1) in by_tap:
+                    row = row + by_tap[-(i + 1)]
+                rows_out.append(row)
+            new_carries.append(T.stack(rows_out))
+        new_sums = [acc + gf for acc, gf in zip(sums, grads[len(seq_args) + len(tap_args):])]
+        return seq_grads + new_carries + new_sums
+
+    zeros_carry = [T.zeros_like(inits[j][:op.lookback[j]]) for j in trace]
+    zeros_sums = [T.zeros_like(fixed[i]) for i in fixed_float]
+    infos = [None] * len(seq_args) + zeros_carry + zeros_sums
+    back = n if op.truncate_gradient < 0 else T.minimum(n, op.truncate_gradient)
+    results, _ = _front.scan(step, sequences=[r for _, r in seq_args + tap_args] + cots,
+                             outputs_info=infos, non_sequences=list(fixed), n_steps=back,
+                             return_list=True,
+                             _finals=range(len(seq_args), len(infos)))
+    result = [None] * len(inputs)
+    for i, (q, rows) in enumerate(zip(seqs, results[:len(seq_args)])):
+        result[1 + i] = T.set_subtensor(T.zeros_like(q)[n - back:n], rows[::-1])
+    # truncated: the initial values are further back than the gradient goes
+    reached = None if op.truncate_gradient < 0 else T.eq(back, n)
+    for j, carry in zip(trace, results[len(seq_args):len(seq_args) + len(trace)]):
+        g = carry[::-1] if reached is None else carry[::-1] * T.cast(reached, carry.dtype)
+        result[1 + k + j] = T.unbroadcast(g, inputs[1 + k + j])
+    for i, total in zip(fixed_float, results[len(seq_args) + len(trace):]):
+        result[1 + k + s + i] = T.unbroadcast(total, fixed[i]) if total.type != fixed[i].type \
+            else total
+    return result
+
+
+def _taps(op):
+    return [tap for taps in op.state_taps for tap in taps]
+
+
+def _is_zero(g, out):
+    # T.zeros_like(out): what grad.py passes for an output no gradient reached
+    return g is None or (g.owner is not None and g.owner.inputs[0] is out and
+                         isinstance(g.owner.inputs[-1], Constant) and
+                         not g.owner.inputs[-1].data.any())
 
 
 def _stack(rows, shape, dtype, what):

@@ -58,16 +58,17 @@ def _parse_result(result):
 
 def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
          truncate_gradient=-1, go_backwards=False, mode=None, name=None, strict=False,
-         return_list=False, profile=False, allow_gc=None):
+         return_list=False, profile=False, allow_gc=None, _finals=()):
     """Loop ``fn`` over the sequences (Theano's scan); returns ``(outputs, updates)``.
 
     ``outputs`` has one entry per output of ``fn``: the value after each step,
     stacked along a new axis 0 (the initial values are not included).
     ``updates`` maps each shared variable ``fn`` updated to its value after
     the loop: pass it to ``function(..., updates=updates)``.
+    (``_finals``: positions of recurrent outputs to return as their value
+    after the loop instead, the initial one when no step runs; the gradient
+    uses it for its accumulators.)
     """
-    if truncate_gradient != -1:
-        raise NotImplementedError("scan: truncate_gradient is not supported yet")
     # -- sequences: one sliced outer sequence and one step placeholder per tap
     outer_seqs, seq_args = [], []
     for j, seq in enumerate(_as_list(sequences)):
@@ -154,7 +155,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             state_new[state_of_output[j]] = out
         else:
             mapped.append((j, out))
-    modes = ["trace"] * len(state_taps) + ["final"] * len(shared_targets)
+    final_states = {state_of_output[j] for j in _finals}
+    modes = ["final" if i in final_states else "trace" for i in range(len(state_taps))] + \
+        ["final"] * len(shared_targets)
     for s, value in zip(shared_targets, update_values):
         value = T.as_tensor_variable(value)
         if value.dtype != s.dtype or value.ndim != s.ndim:
@@ -182,7 +185,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
 
     op = Scan(tuple(seq_args + state_args + inner_fixed), tuple(inner_outputs),
               len(seq_args), tuple(state_taps), tuple(modes), len(mapped),
-              cond is not None, name)
+              cond is not None, name, int(truncate_gradient))
     node = op.make_node(steps, *outer_seqs, *initials, *fixed)
     outs = node.outputs
     n_user_states = len(state_taps) - len(shared_targets)
