@@ -119,8 +119,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             state_args.append(_placeholder(stacked, True, f"out{j}[t{tap:+d}]"))
 
     fixed_given = [T.as_tensor_variable(v) for v in _as_list(non_sequences)]
-    fixed_args = [_placeholder(v, False, v.name) for v in fixed_given]
-    result = fn(*seq_args, *state_args, *fixed_args)
+    # fn gets the non-sequences themselves (as in Theano), so graphs built on
+    # them inside fn, T.grad(y[i], x) included, connect to the outer graph;
+    # whatever the step reads from outside becomes a fixed input below
+    result = fn(*seq_args, *state_args, *fixed_given)
     outputs, updates, cond = _parse_result(result)
     if infos and len(outputs) != len(infos):
         raise ValueError(f"scan: fn returned {len(outputs)} outputs but outputs_info has "
@@ -168,8 +170,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     state_args += shared_args
 
     inner_outputs = state_new + [o for _, o in mapped] + ([cond] if cond is not None else [])
-    extra, extra_args, inner_outputs = _close_over(inner_outputs, seq_args + state_args + fixed_args)
-    fixed, inner_fixed = fixed_given + extra, fixed_args + extra_args
+    fixed, inner_fixed, inner_outputs = _close_over(inner_outputs, seq_args + state_args)
 
     # -- the number of steps
     lengths = [T.shape_i(q, 0) for q in outer_seqs]
