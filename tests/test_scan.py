@@ -248,3 +248,32 @@ def test_scan_jacobian_and_hessian_equal_T_jacobian_and_hessian(mode):
     j1, j2, h1, h2 = f(rng.normal(size=4))
     np.testing.assert_allclose(j1, j2)
     np.testing.assert_allclose(h1, h2)
+
+
+def _scan_buffers(f):
+    """The lengths of the state buffers the compiled program allocates."""
+    from symgraph.compile.plan import Alloc, walk
+    return [step.dims for step in walk(f._thunk.program.plan.steps)
+            if isinstance(step, Alloc) and step.name.startswith("sb")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_scan_read_only_at_its_last_step_keeps_only_that_step(mode):
+    A, k = T.dvector("A"), T.iscalar("k")
+    result, _ = theano.scan(lambda prior, A: prior * A, outputs_info=T.ones_like(A),
+                            non_sequences=A, n_steps=k)
+    f = theano.function([A, k], result[-1], mode=mode)
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, theano.scan_module.Scan)]
+    assert node.op.state_modes == ("last",)
+    a = np.full(3, 1.0001)
+    for steps in (10, 10_000):
+        np.testing.assert_allclose(f(a, steps), a ** steps)
+    if mode == "numba":
+        # one row (the look-back), not 1 + n_steps: the same for 10 and 10,000 steps
+        assert _scan_buffers(f) == [["1", "A.shape[0]".replace("A", "arg0")]]
+    with pytest.raises(IndexError):
+        f(a, 0)    # as on the full, empty trace
+    # the full trace, also read elsewhere, is kept whole
+    g = theano.function([A, k], [result[-1], result.sum()], mode=mode)
+    assert [n.op.state_modes for n in g.maker.fgraph.toposort()
+            if isinstance(n.op, theano.scan_module.Scan)] == [("trace",)]

@@ -75,7 +75,7 @@ def lower_scan(cg, node, refs):
         init = cg.as_array(ref)
         cg.check(f"{init.dim(0)} < {look}", "ValueError",
                  f"output {j} needs {look} initial values")
-        rows = look if mode == "final" else f"{look} + max({n}, 1)"
+        rows = f"{look} + max({n}, 1)" if mode == "trace" else str(look)
         buf = cg.alloc([rows] + [init.dim(d) for d in range(1, init.ndim)], init.dtype, "sb")
         cg.emit(f"{buf.name}[:{look}] = {init.name}[:{look}]")
         buffers.append(buf)
@@ -93,7 +93,8 @@ def lower_scan(cg, node, refs):
         taps = iter(op.inner_inputs[k:])
         for buf, look, tps, mode in zip(buffers, op.lookback, op.state_taps, op.state_modes):
             for tap in tps:
-                row = f"{t} + {look + tap}" if mode == "trace" else f"({t} + {look + tap}) % {look}"
+                row = f"{t} + {look + tap}" if mode == "trace" else \
+                    f"({t} + {look + tap}) % {look}"
                 _bind_row(cg, next(taps), buf.name, row, buf)
         for inner, ref in zip(op.inner_inputs[k + sum(map(len, op.state_taps)):], fixed):
             cg.refs[inner] = ref
@@ -101,7 +102,7 @@ def lower_scan(cg, node, refs):
         # a final value overwrites the row its step read: compute it apart first
         news = []
         for value, mode in zip(values[:s], op.state_modes):
-            if mode == "final" and value.ndim > 0:
+            if mode != "trace" and value.ndim > 0:
                 tmp = cg.alloc([value.dim(d) for d in range(value.ndim)], value.dtype)
                 cg.loops([value.dim(d) for d in range(value.ndim)],
                          lambda idx, v=value, o=tmp: _copy(v, o, idx))
@@ -132,6 +133,10 @@ def lower_scan(cg, node, refs):
         name = cg.fresh("so")
         if mode == "trace":
             cg.emit(f"{name} = {buf.name}[{look}:{look} + {done}]")
+            outs.append(Array(name, var.dtype, var.ndim, buffer=buf.buffer))
+        elif mode == "last":
+            last = f"({done} + {look - 1}) % {look}"
+            cg.emit(f"{name} = {buf.name}[{last}:{last} + min({done}, 1)]")
             outs.append(Array(name, var.dtype, var.ndim, buffer=buf.buffer))
         elif var.ndim == 0:
             outs.append(cg.assign(f"{buf.name}[({done} + {look - 1}) % {look}]", var.dtype))

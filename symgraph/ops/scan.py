@@ -40,7 +40,9 @@ class Scan(Op):
     inner_outputs: tuple
     n_sequences: int
     state_taps: tuple          # per state: its taps, negative, increasing
-    state_modes: tuple         # per state: "trace" or "final"
+    # per state: "trace", "final", or "last" (the trace's last row only, none
+    # when no step ran: what optimize/scan_pass.py gives a trace read only at -1)
+    state_modes: tuple
     n_mapped: int
     has_until: bool = False
     name: str = None
@@ -79,7 +81,7 @@ class Scan(Op):
         out_types = []
         for mode, new in zip(self.state_modes, self.inner_outputs[:s]):
             flags = tuple(False for _ in new.broadcastable)
-            out_types.append(TensorType(new.dtype, ((False,) if mode == "trace" else ()) + flags))
+            out_types.append(TensorType(new.dtype, (() if mode == "final" else (False,)) + flags))
         for new in self.inner_outputs[s:s + self.n_mapped]:
             out_types.append(TensorType(new.dtype, (False,) + new.broadcastable))
         return self.apply([n_steps, *inputs], out_types)
@@ -121,6 +123,8 @@ class Scan(Op):
                 windows[j] = windows[j][1:] + [new]
                 if self.state_modes[j] == "trace":
                     traces[j].append(new)
+                elif self.state_modes[j] == "last":
+                    traces[j] = [new]
             for j in range(self.n_mapped):
                 mapped[j].append(np.asarray(results[s + j]))
             if self.has_until and bool(results[-1]):

@@ -7,6 +7,7 @@ would become ``log(0)`` before the stable form could be written.
 """
 from .engine import RewritePass
 from .fusion import FusionPass
+from .scan_pass import ScanPass
 from .rules import CANONICAL, FOLD, SPECIALIZE, STABILIZE
 from .sympy_pass import SympyPass
 
@@ -17,6 +18,7 @@ PASSES = [
     SympyPass(RewritePass("sympy", CANONICAL)),
     RewritePass("specialize", FOLD + STABILIZE + SPECIALIZE + CANONICAL),
     FusionPass(RewritePass("fusion", [])),
+    ScanPass(),
 ]
 
 OPTIMIZERS = {
