@@ -188,17 +188,21 @@ def _reverse_scan(op, inputs, outputs, output_grads):
     seq_rows = [rev(q) for q in seqs]
     tap_rows, tap_owner = [], []
     for j, (taps, look) in enumerate(zip(op.state_taps, op.lookback)):
-        if j in trace:
+        if op.state_modes[j] == "trace":
             buf = T.concatenate([inits[j][:look], outputs[j]], axis=0)
         for tap in taps:
             tap_owner.append(j)
-            # a final state has no trace: its taps are not differentiated
-            tap_rows.append(rev(buf[look + tap:]) if j in trace else None)
+            # a final state has no trace: its taps cannot be replayed
+            tap_rows.append(rev(buf[look + tap:]) if op.state_modes[j] == "trace" else None)
     cots = [rev(output_grads[j]) for j in trace] + \
         [rev(output_grads[s + m]) for m in mapped_float]
 
+    # every row the step reads is a sequence of the backward loop; the float
+    # ones are differentiated
     seq_args = [(v, rows) for v, rows in zip(seq_in, seq_rows)]
     tap_args = [(v, rows) for v, rows in zip(tap_in, tap_rows) if rows is not None]
+    float_seqs = [i for i, (v, _) in enumerate(seq_args) if is_float(v.dtype)]
+    float_taps = [v for v, _ in tap_args if is_float(v.dtype)]
     fixed_float = [i for i, v in enumerate(fixed_in) if is_float(v.dtype)]
 
     def step(*args):
@@ -214,11 +218,11 @@ def _reverse_scan(op, inputs, outputs, output_grads):
         seeds = {}
         for v, c in zip(new_values, [a[0] + c for a, c in zip(carries, cot)] + cot[len(trace):]):
             seeds[v] = seeds[v] + c if v in seeds else c
-        wrt = [rows[v] for v, _ in seq_args] + [rows[v] for v, _ in tap_args] + \
-            [outer_fixed[i] for i in fixed_float]
+        float_rows = [seq_args[i][0] for i in float_seqs] + float_taps
+        wrt = [rows[v] for v in float_rows] + [outer_fixed[i] for i in fixed_float]
         grads = _grad.grad(None, wrt, known_grads=seeds, disconnected_inputs="ignore")
-        g = dict(zip([v for v, _ in seq_args + tap_args], grads))
-        seq_grads = [g[v] for v, _ in seq_args]
+        g = dict(zip(float_rows, grads))
+        seq_grads = [g[seq_args[i][0]] for i in float_seqs]
         new_carries = []
         for j, a in zip(trace, carries):
             look = op.lookback[j]
@@ -231,26 +235,27 @@ def _reverse_scan(op, inputs, outputs, output_grads):
                     row = row + by_tap[-(i + 1)]
                 rows_out.append(row)
             new_carries.append(T.stack(rows_out))
-        new_sums = [acc + gf for acc, gf in zip(sums, grads[len(seq_args) + len(tap_args):])]
+        new_sums = [acc + gf for acc, gf in zip(sums, grads[len(float_rows):])]
         return seq_grads + new_carries + new_sums
 
     zeros_carry = [T.zeros_like(inits[j][:op.lookback[j]]) for j in trace]
     zeros_sums = [T.zeros_like(fixed[i]) for i in fixed_float]
-    infos = [None] * len(seq_args) + zeros_carry + zeros_sums
+    infos = [None] * len(float_seqs) + zeros_carry + zeros_sums
     back = n if op.truncate_gradient < 0 else T.minimum(n, op.truncate_gradient)
     results, _ = _front.scan(step, sequences=[r for _, r in seq_args + tap_args] + cots,
                              outputs_info=infos, non_sequences=list(fixed), n_steps=back,
                              return_list=True,
-                             _finals=range(len(seq_args), len(infos)))
+                             _finals=range(len(float_seqs), len(infos)))
     result = [None] * len(inputs)
-    for i, (q, rows) in enumerate(zip(seqs, results[:len(seq_args)])):
-        result[1 + i] = T.set_subtensor(T.zeros_like(q)[n - back:n], rows[::-1])
+    for i, rows in zip(float_seqs, results[:len(float_seqs)]):
+        result[1 + i] = T.set_subtensor(T.zeros_like(seqs[i])[n - back:n], rows[::-1])
     # truncated: the initial values are further back than the gradient goes
     reached = None if op.truncate_gradient < 0 else T.eq(back, n)
-    for j, carry in zip(trace, results[len(seq_args):len(seq_args) + len(trace)]):
+    nf = len(float_seqs)
+    for j, carry in zip(trace, results[nf:nf + len(trace)]):
         g = carry[::-1] if reached is None else carry[::-1] * T.cast(reached, carry.dtype)
         result[1 + k + j] = T.unbroadcast(g, inputs[1 + k + j])
-    for i, total in zip(fixed_float, results[len(seq_args) + len(trace):]):
+    for i, total in zip(fixed_float, results[nf + len(trace):]):
         result[1 + k + s + i] = T.unbroadcast(total, fixed[i]) if total.type != fixed[i].type \
             else total
     return result
