@@ -28,3 +28,4 @@ __all__ = ["config", "shared", "SharedVariable", "grad", "verify_grad", "functio
            "Function", "debugprint", "pp", "optimize", "tensor", "printing", "graph"]
 from . import scan_module  # noqa: E402,F401
 from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: E402,F401
+from . import ifelse  # noqa: E402,F401
