@@ -277,3 +277,22 @@ def test_a_scan_read_only_at_its_last_step_keeps_only_that_step(mode):
     g = theano.function([A, k], [result[-1], result.sum()], mode=mode)
     assert [n.op.state_modes for n in g.maker.fgraph.toposort()
             if isinstance(n.op, theano.scan_module.Scan)] == [("trace",)]
+
+
+def test_a_row_times_a_fixed_matrix_is_one_product_outside_the_loop():
+    X, W, b = T.dmatrix("X"), T.dmatrix("W"), T.dvector("b")
+    E, words = T.dmatrix("E"), T.ivector("words")
+    r, _ = theano.scan(lambda v, w, h, W, b: T.tanh(T.dot(v, W) + b + E[w] + h),
+                       sequences=[X, words], outputs_info=T.zeros_like(b), non_sequences=[W, b])
+    f = theano.function([X, W, b, E, words], r, mode="python")
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, theano.scan_module.Scan)]
+    inner_ops = {type(n.op).__name__ for n in theano.graph.toposort(list(node.op.inner_outputs))}
+    assert "Dot" not in inner_ops and "Subtensor" not in inner_ops, inner_ops
+    x, w, bb = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    e, ws = rng.normal(size=(7, 2)), np.array([1, 6, 0, 2, 2], np.int32)
+    h, want = np.zeros(2), []
+    for t in range(5):
+        h = np.tanh(x[t] @ w + bb + e[ws[t]] + h)
+        want.append(h)
+    got = compare_backends([X, W, b, E, words], r, [x, w, bb, e, ws], modes=MODES)
+    np.testing.assert_allclose(got[0], want)

@@ -11,6 +11,8 @@ number of steps, and the output is that one row (none when no step ran, so
 import dataclasses
 
 from ..graph import Constant, FunctionGraph, clone_replace, graph_inputs, toposort
+from ..late import tensor as T
+from ..ops.blas import Dot
 from ..ops.indexing import Subtensor
 from ..ops.scan import Scan
 
@@ -25,20 +27,21 @@ class ScanPass:
             return outputs
         clients = FunctionGraph(graph_inputs(outputs), outputs).clients
         replace = {}
-        for node in nodes:
-            op = node.op
+        for node in nodes:      # in order: a scan's inputs may come from an earlier one
+            inputs = clone_replace(list(node.inputs), replace) if replace else list(node.inputs)
+            op, inputs = _hoist(node.op, inputs, stats)
             inner = optimize_outputs(op.inner_outputs, "fast_run", stats)
             modes = tuple("last" if mode == "trace" and _only_last(clients.get(out, []))
                           else mode for mode, out in zip(op.state_modes, node.outputs))
-            new_op = dataclasses.replace(op, inner_outputs=tuple(inner), state_modes=modes)
-            if new_op == op:
-                continue
-            new = new_op.make_node(*node.inputs)
-            new.trace = node.trace
-            replace.update(zip(node.outputs, new.outputs))
             if stats is not None:
                 stats["scan_last_only"] += sum(m == "last" for m in modes) - \
                     sum(m == "last" for m in op.state_modes)
+            op = dataclasses.replace(op, inner_outputs=tuple(inner), state_modes=modes)
+            if op == node.op and all(a is b for a, b in zip(inputs, node.inputs)):
+                continue
+            new = op.make_node(*inputs)
+            new.trace = node.trace
+            replace.update(zip(node.outputs, new.outputs))
         return clone_replace(outputs, replace) if replace else outputs
 
 
@@ -55,3 +58,37 @@ def _only_last(clients):
                 int(index.data.reshape(-1)[0]) == -1):
             return False
     return True
+
+
+def _hoist(op, inputs, stats):
+    """Move work on a sequence row and fixed values out of the loop, as one
+    operation on the whole sequence that becomes a new sequence: a row times
+    a fixed matrix (one matrix product instead of n), and a fixed table read
+    at an integer row (an embedding lookup: one gather)."""
+    k = op.n_sequences
+    n_taps = sum(len(t) for t in op.state_taps)
+    seq_in = {v: inputs[1 + j] for j, v in enumerate(op.inner_inputs[:k])}
+    fixed_at = 1 + k + op.n_states
+    fixed_in = {v: inputs[fixed_at + j] for j, v in enumerate(op.inner_inputs[k + n_taps:])}
+    hoisted = {}
+    for inner in toposort(list(op.inner_outputs)):
+        a = inner.inputs
+        whole = None
+        if isinstance(inner.op, Dot) and a[0] in seq_in and a[0].ndim == 1 and \
+                a[1] in fixed_in and a[1].ndim == 2:
+            whole = T.dot(seq_in[a[0]], fixed_in[a[1]])
+        elif isinstance(inner.op, Subtensor) and inner.op.spec == (("i",),) and \
+                a[0] in fixed_in and a[1] in seq_in:
+            whole = fixed_in[a[0]][seq_in[a[1]]]
+        if whole is not None and whole.ndim == inner.outputs[0].ndim + 1:
+            hoisted[inner.outputs[0]] = whole
+    if not hoisted:
+        return op, inputs
+    rows = {v: T.TensorType(w.dtype, w.broadcastable[1:])(v.name) for v, w in hoisted.items()}
+    inner_outputs = clone_replace(list(op.inner_outputs), rows)
+    new_op = dataclasses.replace(op, inner_inputs=op.inner_inputs[:k] + tuple(rows.values()) +
+                                 op.inner_inputs[k:], inner_outputs=tuple(inner_outputs),
+                                 n_sequences=k + len(rows))
+    if stats is not None:
+        stats["scan_hoist"] += len(rows)
+    return new_op, inputs[:1 + k] + list(hoisted.values()) + inputs[1 + k:]
