@@ -29,6 +29,7 @@ import contextlib
 
 import numpy as np
 
+from ..graph import Constant, toposort
 from .plan import Alloc, Block, Call, Check, Line, Loop
 
 # ------------------------------------------------------------------ registry
@@ -329,3 +330,31 @@ def constant_ref(cg, var):
     name = f"cst{len(cg.const_args)}"
     cg.const_args.append(np.ascontiguousarray(data))
     return Array(name, var.dtype, data.ndim, root=var)
+
+
+# ------------------------------------------------------------------ inner graphs
+def lower_inner(cg, outputs, where):
+    """Lower the nodes computing ``outputs`` of an op's inner graph (scan, map_rows,
+    ifelse), its placeholders already bound in ``cg.refs``; one Ref per output."""
+    for node in toposort(list(outputs)):
+        for v in node.inputs:
+            if v not in cg.refs and isinstance(v, Constant):
+                cg.refs[v] = constant_ref(cg, v)
+        lowered = cg.lowering_for(node.op)
+        if lowered is None:
+            raise LoweringError(f"the Numba backend has no lowering for op(s) {node.op} "
+                                f"(inside {where})")
+        for v, ref in zip(node.outputs, lowered(cg, node, [cg.refs[v] for v in node.inputs])):
+            cg.refs[v] = ref
+    return [cg.refs[v] if not isinstance(v, Constant) else constant_ref(cg, v) for v in outputs]
+
+
+def bind_row(cg, inner, source, index, arr):
+    """Bind the placeholder ``inner`` to row ``index`` of the array ``source``."""
+    if inner.ndim == 0:
+        cg.refs[inner] = cg.assign(f"{source}[{index}]", inner.dtype)
+    else:
+        row = cg.fresh("w")
+        cg.emit(f"{row} = {source}[{index}]")
+        cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root, buffer=arr.buffer,
+                               layout="C" if arr.layout == "C" else "A")

@@ -6,9 +6,8 @@ before the ``if`` and assigned in both branches with the same dtype and ndim
 (a fresh C-ordered array, or a scalar of one dtype).  The results never
 alias an input of the node: a branch's own fresh array is handed over, and
 anything else is copied."""
-from ..graph import Constant, toposort
 from ..ops.ifelse import IfElse
-from .codegen import Array, LoweringError, Scalar, cast, constant_ref, np_dtype, registrar
+from .codegen import Array, Scalar, cast, lower_inner, np_dtype, registrar
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
 register = registrar(LOWERINGS)
@@ -17,18 +16,8 @@ register = registrar(LOWERINGS)
 def _lower_branch(cg, op, outputs, refs, results):
     for inner, ref in zip(op.inner_inputs, refs):
         cg.refs[inner] = ref
-    for node in toposort(list(outputs)):
-        for v in node.inputs:
-            if v not in cg.refs and isinstance(v, Constant):
-                cg.refs[v] = constant_ref(cg, v)
-        lowered = cg.lowering_for(node.op)
-        if lowered is None:
-            raise LoweringError(f"the Numba backend has no lowering for op(s) {node.op} "
-                                f"(inside ifelse)")
-        for v, ref in zip(node.outputs, lowered(cg, node, [cg.refs[v] for v in node.inputs])):
-            cg.refs[v] = ref
-    for inner, out in zip(outputs, results):
-        value = constant_ref(cg, inner) if isinstance(inner, Constant) else cg.refs[inner]
+    values = lower_inner(cg, outputs, "ifelse")
+    for value, out in zip(values, results):
         if out.ndim == 0:
             cg.emit(f"{out.expr} = {cast(value.at([]), out.dtype)}")
             continue

@@ -1,9 +1,8 @@
 """MapRows (ops/maprows.py): the inner graph lowered once, inside a loop over the
 rows of the sequences, its results stacked along a new axis 0.  With no rows,
 the body runs once on a zero row to learn the shapes, as the reference does."""
-from ..graph import Constant, toposort
 from ..ops.maprows import MapRows
-from .codegen import Array, LoweringError, constant_ref, np_dtype, registrar
+from .codegen import Array, bind_row, lower_inner, np_dtype, registrar
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
 register = registrar(LOWERINGS)
@@ -32,28 +31,12 @@ def lower_map_rows(cg, node, refs):
     r = cg.fresh("r")
     with cg.block(f"for {r} in range(max({n}, 1)):"):
         for inner, (src, arr) in zip(op.inner_inputs[:k], sources):
-            if inner.ndim == 0:
-                cg.refs[inner] = cg.assign(f"{src}[{r}]", inner.dtype)
-            else:
-                row = cg.fresh("w")
-                cg.emit(f"{row} = {src}[{r}]")
-                cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root,
-                                       buffer=arr.buffer, layout="C" if arr.layout == "C" else "A")
+            bind_row(cg, inner, src, r, arr)
         for inner, ref in zip(op.inner_inputs[k:], refs[k:]):
             cg.refs[inner] = ref
-        for inner_node in toposort(list(op.inner_outputs)):
-            for v in inner_node.inputs:
-                if v not in cg.refs and isinstance(v, Constant):
-                    cg.refs[v] = constant_ref(cg, v)
-            lowered = cg.lowering_for(inner_node.op)
-            if lowered is None:
-                raise LoweringError(f"the Numba backend has no lowering for op(s) {inner_node.op} "
-                                    f"(inside map_rows)")
-            results = lowered(cg, inner_node, [cg.refs[v] for v in inner_node.inputs])
-            for v, ref in zip(inner_node.outputs, results):
-                cg.refs[v] = ref
+        values = lower_inner(cg, op.inner_outputs, "map_rows")
         for j, (inner, out) in enumerate(zip(op.inner_outputs, outs)):
-            value = cg.refs[inner] if not isinstance(inner, Constant) else constant_ref(cg, inner)
+            value = values[j]
             dims = [value.dim(d) for d in range(value.ndim)]
             with cg.block(f"if {r} == 0:"):
                 cg.emit(f"{out.name} = np.empty(({n}, {''.join(d + ', ' for d in dims)}), "

@@ -5,38 +5,11 @@ per step for a trace; only L rows, used as a ring, for a final value.
 Mapped outputs are allocated at the first step, when their shape is known;
 with no steps the body runs once on zero rows to learn it, as the reference
 does."""
-from ..graph import Constant, toposort
 from ..ops.scan import Scan
-from .codegen import Array, LoweringError, constant_ref, np_dtype, registrar
+from .codegen import Array, bind_row, lower_inner, np_dtype, registrar
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
 register = registrar(LOWERINGS)
-
-
-def lower_inner(cg, outputs, where):
-    """Lower the nodes computing ``outputs`` (inner placeholders already bound)."""
-    for node in toposort(list(outputs)):
-        for v in node.inputs:
-            if v not in cg.refs and isinstance(v, Constant):
-                cg.refs[v] = constant_ref(cg, v)
-        lowered = cg.lowering_for(node.op)
-        if lowered is None:
-            raise LoweringError(f"the Numba backend has no lowering for op(s) {node.op} "
-                                f"(inside {where})")
-        for v, ref in zip(node.outputs, lowered(cg, node, [cg.refs[v] for v in node.inputs])):
-            cg.refs[v] = ref
-    return [cg.refs[v] if not isinstance(v, Constant) else constant_ref(cg, v) for v in outputs]
-
-
-def _bind_row(cg, inner, source, index, arr):
-    """Bind the placeholder ``inner`` to row ``index`` of the array ``source``."""
-    if inner.ndim == 0:
-        cg.refs[inner] = cg.assign(f"{source}[{index}]", inner.dtype)
-    else:
-        row = cg.fresh("w")
-        cg.emit(f"{row} = {source}[{index}]")
-        cg.refs[inner] = Array(row, inner.dtype, inner.ndim, root=arr.root, buffer=arr.buffer,
-                               layout="C" if arr.layout == "C" else "A")
 
 
 def _write_row(cg, target, index, value):
@@ -89,13 +62,13 @@ def lower_scan(cg, node, refs):
     t = cg.fresh("t")
     with cg.block(f"for {t} in range({f'max({n}, 1)' if probe else n}):"):
         for inner, (src, arr) in zip(op.inner_inputs[:k], sources):
-            _bind_row(cg, inner, src, t, arr)
+            bind_row(cg, inner, src, t, arr)
         taps = iter(op.inner_inputs[k:])
         for buf, look, tps, mode in zip(buffers, op.lookback, op.state_taps, op.state_modes):
             for tap in tps:
                 row = f"{t} + {look + tap}" if mode == "trace" else \
                     f"({t} + {look + tap}) % {look}"
-                _bind_row(cg, next(taps), buf.name, row, buf)
+                bind_row(cg, next(taps), buf.name, row, buf)
         for inner, ref in zip(op.inner_inputs[k + sum(map(len, op.state_taps)):], fixed):
             cg.refs[inner] = ref
         values = lower_inner(cg, op.inner_outputs, "scan")
