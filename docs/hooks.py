@@ -18,6 +18,7 @@
 Named in mkdocs.yml under ``hooks:``.
 """
 import ast
+import importlib
 import inspect
 import io
 import os
@@ -169,13 +170,16 @@ def rules_markdown():
     for k, p in enumerate(PASSES, 1):
         inner = getattr(p, "rewrite_pass", p)
         used = ", ".join(f"`{o}`" for o, names in OPTIMIZERS.items() if p.name in names) or "—"
-        members = _split_into_groups(inner.rules, groups)
+        members = _split_into_groups(getattr(inner, "rules", []), groups)
         if p.name == "merge":
             what = _first_paragraph(merge)
         elif p.name == "sympy":
             what = _first_paragraph(sympy_pass)
         elif p.name == "fusion":
             what = _first_paragraph(fusion)
+        elif not hasattr(inner, "rules"):
+            # a pass of its own kind: its module says what it does
+            what = _first_paragraph(importlib.import_module(type(p).__module__))
         else:
             what = "sweeps its rule groups over the graph, bottom-up, to a fixed point"
         groups_cell = " + ".join(f"[{m}](#{m.lower()})" for m in members) or "—"
