@@ -29,3 +29,5 @@ __all__ = ["config", "shared", "SharedVariable", "grad", "verify_grad", "functio
 from . import scan_module  # noqa: E402,F401
 from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: E402,F401
 from . import ifelse  # noqa: E402,F401
+from . import gradient  # noqa: E402,F401
+from .compile.out import Out  # noqa: E402,F401

@@ -10,6 +10,7 @@ from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inpu
 from ..shared import SharedVariable
 from .backend import backend
 from .inplace import any_overlap
+from .out import unwrap_out
 from ..tensor.basic import as_tensor_variable, patternbroadcast
 from ..optimize import optimize_fgraph
 
@@ -107,7 +108,7 @@ class Function:
             raise ValueError("the same variable appears twice among the inputs")
 
         self.single_output = outputs is not None and not isinstance(outputs, (list, tuple))
-        outs = [] if outputs is None else [as_tensor_variable(o) for o in
+        outs = [] if outputs is None else [as_tensor_variable(unwrap_out(o)) for o in
                                            ([outputs] if self.single_output else outputs)]
         update_pairs = _normalize_updates(updates)
         update_pairs += self._default_updates(outs, update_pairs, no_default_updates)

@@ -96,6 +96,9 @@ CANONICAL = [
     FnRule((ew.Add, ew.Sub, ew.Neg), canonical.canonical_sum),
     FnRule((ew.Mul, ew.TrueDiv, ew.Neg), canonical.canonical_product),
 ]
+# zero_grad & co. are the identity once grad has run: dropped here (gradient_rules.py)
+from .gradient_rules import GRADIENT_RULES  # noqa: E402
+CANONICAL += GRADIENT_RULES
 
 STABILIZE = [
     Rule(log(softmax(x)), log_softmax(x)),               # log(softmax(x)) -> log_softmax(x)
