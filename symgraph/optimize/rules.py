@@ -10,12 +10,14 @@ import numpy as np
 from ..ops import elemwise as ew
 from ..ops.base import Op
 from ..ops.check import CheckAndRaise
+from ..ops.gradient_ops import GradientOverride
 from ..ops.indexing import IncSubtensor
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import Argmax, Reduce
 from ..ops.shape import DimShuffle, Rebroadcast, ShapeI
 from ..types import is_float
 from . import canonical, sigmoid as sigmoids, stabilize
+from .gradient_rules import drop_gradient_override
 from .fold import fold
 from .pattern import FnRule, Rule, Var, keeps_dtype, op
 from .values import scalar_constant, scalar_value
@@ -95,10 +97,8 @@ CANONICAL = [
     FnRule(CheckAndRaise, drop_passed_checks),           # check_and_raise(x, True) -> x
     FnRule((ew.Add, ew.Sub, ew.Neg), canonical.canonical_sum),
     FnRule((ew.Mul, ew.TrueDiv, ew.Neg), canonical.canonical_product),
+    FnRule(GradientOverride, drop_gradient_override),    # zero_grad(x) & co. -> x, once grad has run
 ]
-# zero_grad & co. are the identity once grad has run: dropped here (gradient_rules.py)
-from .gradient_rules import GRADIENT_RULES  # noqa: E402
-CANONICAL += GRADIENT_RULES
 
 STABILIZE = [
     Rule(log(softmax(x)), log_softmax(x)),               # log(softmax(x)) -> log_softmax(x)
