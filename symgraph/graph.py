@@ -188,6 +188,33 @@ def clone_replace(outputs, replace=None):
     return result[0] if single else result
 
 
+def close_over(outputs, placeholders):
+    """For an inner graph (a scan's step, a map's row): the variables
+    ``outputs`` read that are neither ``placeholders`` nor computed from them,
+    a fresh placeholder for each, and ``outputs`` rewritten over those.  Work
+    that does not depend on the placeholders is so left outside, done once."""
+    varying = set(placeholders)
+    nodes = toposort(outputs)
+    for node in nodes:
+        if any(i in varying for i in node.inputs):
+            varying.update(node.outputs)
+    fixed, seen = [], set()
+
+    def pass_in(v):
+        if v not in varying and not isinstance(v, Constant) and v not in seen:
+            seen.add(v)
+            fixed.append(v)
+
+    for node in nodes:
+        if node.outputs[0] in varying:
+            for i in node.inputs:
+                pass_in(i)
+    for o in outputs:
+        pass_in(o)
+    inner = [v.type(v.name) for v in fixed]
+    return fixed, inner, clone_replace(list(outputs), dict(zip(fixed, inner)))
+
+
 # --------------------------------------------------------------------- FunctionGraph
 class FunctionGraph:
     """A graph with fixed inputs and outputs, and the client lists rewrites need.

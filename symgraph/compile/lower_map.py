@@ -3,6 +3,7 @@ rows of the sequences, its results stacked along a new axis 0.  With no rows,
 the body runs once on a zero row to learn the shapes, as the reference does."""
 from ..ops.maprows import MapRows
 from .codegen import Array, bind_row, lower_inner, np_dtype, registrar
+from .lower_scan import stack_at, write_row
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
 register = registrar(LOWERINGS)
@@ -35,22 +36,9 @@ def lower_map_rows(cg, node, refs):
         for inner, ref in zip(op.inner_inputs[k:], refs[k:]):
             cg.refs[inner] = ref
         values = lower_inner(cg, op.inner_outputs, "map_rows")
-        for j, (inner, out) in enumerate(zip(op.inner_outputs, outs)):
-            value = values[j]
-            dims = [value.dim(d) for d in range(value.ndim)]
-            with cg.block(f"if {r} == 0:"):
-                cg.emit(f"{out.name} = np.empty(({n}, {''.join(d + ', ' for d in dims)}), "
-                        f"{np_dtype(out.dtype)})")
-            for d, length in enumerate(dims):
-                cg.check(f"{length} != {out.name}.shape[{d + 1}]", "ValueError",
-                         f"output {j} has different shapes on different rows")
+        for j, (value, out) in enumerate(zip(values, outs)):
+            stack_at(cg, out.name, n, r, value, out.dtype, f"output {j}", "rows")
             with cg.block(f"if {r} < {n}:"):
-                if value.ndim == 0:
-                    cg.emit(f"{out.name}[{r}] = {value.at([])}")
-                else:
-                    def body(idx, value=value, out=out):
-                        lines, expr = value.load(idx)
-                        return lines + [f"{out.at([r] + idx)} = {expr}"]
-                    cg.loops(dims, body)
+                write_row(cg, out.name, r, value)
     return outs
 

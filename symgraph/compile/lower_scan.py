@@ -12,7 +12,18 @@ LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
 register = registrar(LOWERINGS)
 
 
-def _write_row(cg, target, index, value):
+def stack_at(cg, name, n, step, value, dtype, what, per="steps"):
+    """``name``: ``n`` rows of ``value``'s shape, allocated at step 0 (when the
+    shape is first known); a later step of another shape fails."""
+    dims = [value.dim(d) for d in range(value.ndim)]
+    with cg.block(f"if {step} == 0:"):
+        cg.emit(f"{name} = np.empty(({n}, {''.join(d + ', ' for d in dims)}), {np_dtype(dtype)})")
+    for d, length in enumerate(dims):
+        cg.check(f"{length} != {name}.shape[{d + 1}]", "ValueError",
+                 f"{what} has different shapes on different {per}")
+
+
+def write_row(cg, target, index, value):
     if value.ndim == 0:
         cg.emit(f"{target}[{index}] = {value.at([])}")
         return
@@ -85,19 +96,13 @@ def lower_scan(cg, node, refs):
             news.append(value)
         for j, (name, value, var) in enumerate(zip(mapped, values[s:s + op.n_mapped],
                                                    node.outputs[s:])):
-            dims = [value.dim(d) for d in range(value.ndim)]
-            with cg.block(f"if {t} == 0:"):
-                cg.emit(f"{name} = np.empty(({n}, {''.join(d + ', ' for d in dims)}), "
-                        f"{np_dtype(var.dtype)})")
-            for d, length in enumerate(dims):
-                cg.check(f"{length} != {name}.shape[{d + 1}]", "ValueError",
-                         f"output {s + j} has different shapes on different steps")
+            stack_at(cg, name, n, t, value, var.dtype, f"output {s + j}")
         with cg.block(f"if {t} < {n}:"):
             for buf, value, look, mode in zip(buffers, news, op.lookback, op.state_modes):
                 row = f"{t} + {look}" if mode == "trace" else f"({t} + {look}) % {look}"
-                _write_row(cg, buf.name, row, value)
+                write_row(cg, buf.name, row, value)
             for name, value in zip(mapped, values[s:s + op.n_mapped]):
-                _write_row(cg, name, t, value)
+                write_row(cg, name, t, value)
             if op.has_until:
                 with cg.block(f"if {values[-1].at([])}:"):
                     cg.emit(f"{done} = {t} + 1", "break")

@@ -5,10 +5,14 @@ compare and hash equal (the merge pass relies on it).  Side by side, each op
 has its type rule (``make_node``), its NumPy reference (``perform``) and its
 gradient (``grad``).
 """
+import functools
 from dataclasses import dataclass
 
-from ..graph import Apply, Variable
-from ..late import tensor as T
+from ..graph import Apply, FunctionGraph, Variable
+from ..late import late, tensor as T
+
+# an inner graph's reference run is the reference backend, above the ops (late.py)
+_python = late("symgraph.compile.python")
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,16 @@ class Op:
             if not isinstance(i, Variable):
                 raise TypeError(f"{self}: expected symbolic inputs, got {type(i).__name__}")
         return Apply(self, inputs, output_types)
+
+
+class InnerGraphOp(Op):
+    """An op holding a graph over placeholders of its own, ``inner_inputs`` ->
+    ``inner_outputs`` (map_rows, scan), which its ``perform`` runs through the
+    reference backend."""
+
+    def inner_fgraph(self):
+        return FunctionGraph(list(self.inner_inputs), list(self.inner_outputs))
+
+    @functools.cached_property
+    def _program(self):
+        return _python.compile_python(self.inner_fgraph())

@@ -8,24 +8,22 @@ for any differentiable graph, keeps the inner graph visible to backends
 (``op.inner_inputs`` / ``op.inner_outputs``), and has a gradient of its own, so
 Hessians of Jacobians and Rop through a Jacobian work too.
 """
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import Constant, FunctionGraph, toposort, clone_replace
+from ..graph import clone_replace, close_over
 from ..late import late, tensor as T
 from ..types import TensorType, is_float
-from .base import Op
+from .base import InnerGraphOp
 
-# MapRows' gradient is a map of the inner graph's gradient, and its reference
-# run is the reference backend: both sit above the ops (see late.py)
+# MapRows' gradient is a map of the inner graph's gradient, which sits above
+# the ops (see late.py)
 _grad = late("symgraph.grad")
-_python = late("symgraph.compile.python")
 
 
 @dataclass(frozen=True)
-class MapRows(Op):
+class MapRows(InnerGraphOp):
     """Evaluate an inner graph once per row (index along axis 0) of the sequences
     and stack the results along a new axis 0.
 
@@ -58,13 +56,6 @@ class MapRows(Op):
     @property
     def nout(self):
         return len(self.inner_outputs)
-
-    def inner_fgraph(self):
-        return FunctionGraph(list(self.inner_inputs), list(self.inner_outputs))
-
-    @functools.cached_property
-    def _program(self):
-        return _python.compile_python(self.inner_fgraph())
 
     def validate(self, node, values):
         lengths = {np.shape(v)[0] for v in values[:self.n_sequences]}
@@ -135,28 +126,9 @@ def map_rows(outputs, sequences, rows):
     may use the placeholders and any other variables: the parts that do not
     depend on a row are computed once, outside, and passed in whole.
     """
-    outputs = list(outputs)
-    varying = set(rows)
-    nodes = toposort(outputs)
-    for node in nodes:
-        if any(i in varying for i in node.inputs):
-            varying.update(node.outputs)
-    fixed, seen = [], set()
-
-    def pass_in(v):
-        if v not in varying and not isinstance(v, Constant) and v not in seen:
-            seen.add(v)
-            fixed.append(v)
-
-    for node in nodes:
-        if node.outputs[0] in varying:
-            for i in node.inputs:
-                pass_in(i)
-    for o in outputs:
-        pass_in(o)
     inner_rows = [r.type(r.name) for r in rows]
-    inner_fixed = [v.type(v.name) for v in fixed]
-    inner_outputs = clone_replace(outputs, dict(zip(rows, inner_rows)) | dict(zip(fixed, inner_fixed)))
+    fixed, inner_fixed, outputs = close_over(list(outputs), rows)
+    inner_outputs = clone_replace(outputs, dict(zip(rows, inner_rows)))
     op = MapRows(tuple(inner_rows + inner_fixed), tuple(inner_outputs), len(rows))
     return op.make_node(*sequences, *fixed).outputs
 

@@ -17,25 +17,23 @@ Each state is returned as its ``trace`` (the n new values, without the
 initials) or, for the shared variables ``fn`` updates, as its ``final`` value
 (the initial one when no step runs).
 """
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import Constant, FunctionGraph, clone_replace
+from ..graph import Constant, clone_replace
 from ..late import late, tensor as T
 from ..types import TensorType, is_float
-from .base import Op
+from .base import InnerGraphOp
 
-# the reference run of the inner graph is the reference backend, the gradient
-# a scan built by the front end with grad: all above the ops (see late.py)
-_python = late("symgraph.compile.python")
+# the gradient is a scan built by the front end with grad, both above the
+# ops (see late.py)
 _grad = late("symgraph.grad")
 _front = late("symgraph.scan_module")
 
 
 @dataclass(frozen=True)
-class Scan(Op):
+class Scan(InnerGraphOp):
     inner_inputs: tuple
     inner_outputs: tuple
     n_sequences: int
@@ -86,13 +84,6 @@ class Scan(Op):
             out_types.append(TensorType(new.dtype, (False,) + new.broadcastable))
         return self.apply([n_steps, *inputs], out_types)
 
-    def inner_fgraph(self):
-        return FunctionGraph(list(self.inner_inputs), list(self.inner_outputs))
-
-    @functools.cached_property
-    def _program(self):
-        return _python.compile_python(self.inner_fgraph())
-
     def validate(self, node, values):
         n = int(values[0])
         if n < 0:
@@ -142,7 +133,6 @@ class Scan(Op):
                                   [w[look + tap] for w, look, tps in
                                    zip(windows, self.lookback, self.state_taps) for tap in tps] +
                                   fixed)
-            mapped = [[], ] * self.n_mapped
             shapes = [np.shape(p) for p in probe[s:s + self.n_mapped]]
         else:
             shapes = [None] * self.n_mapped

@@ -9,7 +9,7 @@ of shared-variable updates and ``until(condition)``.
 """
 from collections import OrderedDict
 
-from ..graph import Constant, clone_replace, toposort
+from ..graph import clone_replace, close_over
 from ..late import tensor as T
 from ..ops.scan import Scan
 from ..shared import SharedVariable
@@ -134,7 +134,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     shared_targets = list(updates)
     shared_args = [s.type(f"{s.name or 'shared'}[t-1]") for s in shared_targets]
     values = outputs + list(updates.values()) + ([cond] if cond is not None else [])
-    values = [None if v is None else v for v in values]
     replaced = clone_replace([v for v in values if v is not None],
                              dict(zip(shared_targets, shared_args)))
     it = iter(replaced)
@@ -170,7 +169,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     state_args += shared_args
 
     inner_outputs = state_new + [o for _, o in mapped] + ([cond] if cond is not None else [])
-    fixed, inner_fixed, inner_outputs = _close_over(inner_outputs, seq_args + state_args)
+    fixed, inner_fixed, inner_outputs = close_over(inner_outputs, seq_args + state_args)
 
     # -- the number of steps
     lengths = [T.shape_i(q, 0) for q in outer_seqs]
@@ -201,33 +200,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     if len(by_output) == 1 and not return_list:
         return by_output[0], new_updates
     return by_output, new_updates
-
-
-def _close_over(outputs, placeholders):
-    """The variables the step reads that are neither placeholders nor computed
-    from them (implicit non-sequences), placeholders standing for them inside,
-    and the outputs rewritten over those.  Work that does not depend on the
-    step is so computed once, outside the loop."""
-    varying = set(placeholders)
-    nodes = toposort(outputs)
-    for node in nodes:
-        if any(i in varying for i in node.inputs):
-            varying.update(node.outputs)
-    fixed, seen = [], set()
-
-    def pass_in(v):
-        if v not in varying and not isinstance(v, Constant) and v not in seen:
-            seen.add(v)
-            fixed.append(v)
-
-    for node in nodes:
-        if node.outputs[0] in varying:
-            for i in node.inputs:
-                pass_in(i)
-    for o in outputs:
-        pass_in(o)
-    inner = [v.type(v.name) for v in fixed]
-    return fixed, inner, clone_replace(outputs, dict(zip(fixed, inner))) if fixed else outputs
 
 
 def map(fn, sequences, non_sequences=None, truncate_gradient=-1, go_backwards=False,
