@@ -54,9 +54,12 @@ class _Timeout(Exception):
 _NOT_RUN = object()   # could not bound the time: not tried, not cached
 
 
+_TIMED_OUT = object()   # ran out of time: remembered in this process, never on disk
+
+
 def _time_limited(seconds, fn):
-    """fn(), None when it takes longer than ``seconds``, or _NOT_RUN when that
-    cannot be bounded (outside the main thread).  A timer someone else set
+    """fn(), _TIMED_OUT when it takes longer than ``seconds``, or _NOT_RUN when
+    that cannot be bounded (outside the main thread).  A timer someone else set
     (pytest-timeout, ...) is put back afterwards with its remaining time."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         return _NOT_RUN
@@ -74,7 +77,7 @@ def _time_limited(seconds, fn):
             return _NOT_RUN   # the outer deadline comes first: leave it to fire as set
         return fn()
     except _Timeout:
-        return None
+        return _TIMED_OUT
     finally:
         state["armed"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -218,6 +221,11 @@ class SympyPass:
                     continue
                 result = _time_limited(SECONDS_PER_CLUSTER, lambda: _simplify(sympy, steps, keys))
                 if result is _NOT_RUN:
+                    continue
+                if result is _TIMED_OUT:
+                    # a verdict of the machine's load, not of the algebra: a later
+                    # process (or a less busy moment) may still simplify it
+                    _cache[key] = None
                     continue
                 _cache[key] = result
                 _disk_store(key, result, sympy)
