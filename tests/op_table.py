@@ -604,3 +604,43 @@ row("nll of the design example", "p[y, T.arange(n)]",
     lambda p, y: -T.mean(T.log(p[y, T.arange(y.shape[0])])),
     lambda p, y: -np.mean(np.log(p[y, np.arange(len(y))])), ["prob", Arg(ints(0, 4), "int32")],
     [[(4, 6), (6,)]], differentiable=True)
+
+
+# ----------------------------------------------------------------- linear algebra
+def _well_conditioned(rng, shape, dtype):
+    """A square matrix near n * I: far from singular (other shapes: for bad_shapes)."""
+    return rng.uniform(-1, 1, shape) + shape[0] * np.eye(*shape)
+
+
+def _positive_definite(rng, shape, dtype):
+    """A symmetric positive-definite matrix, x x^T + n * I (other shapes: for bad_shapes)."""
+    x = rng.uniform(-1, 1, shape)
+    return x @ x.T + shape[0] * np.eye(shape[0]) if shape[0] == shape[1] else x
+
+
+_SQUARE = [[(3, 3)], [(1, 1)]]
+_LINALG_TOL = {"float32": 1e-4, "float64": 1e-8}
+row("T.eye(3, 4, k=1)", "T.eye", lambda: T.eye(3, 4, 1), lambda: np.eye(3, 4, 1), [], [[]],
+    dtypes=("float64",))
+row("T.eye(n) int32 dtype", "T.eye", lambda n: T.eye(n, k=-1, dtype="int32"),
+    lambda n: np.eye(n, k=-1, dtype="int32"), [Arg(ints(1, 5), "int64")], [[()]],
+    dtypes=("float64",))
+row("T.diag(vector)", "T.diag", T.diag, np.diag, ["real"], [[(4,)], [(1,)]],
+    dtypes=NUMERIC, differentiable=True)
+row("T.diag(matrix)", "T.diag", T.diag, np.diag, ["real"], [[(3, 4)], [(4, 2)], [(1, 3)]],
+    dtypes=NUMERIC, differentiable=True)
+row("T.trace", "T.trace", T.trace, np.trace, ["real"], [[(3, 3)], [(2, 4)]],
+    dtypes=NUMERIC, differentiable=True)
+row("T.nlinalg.matrix_inverse", "T.nlinalg.matrix_inverse", T.nlinalg.matrix_inverse,
+    np.linalg.inv, [_well_conditioned], _SQUARE, differentiable=True, tol=_LINALG_TOL,
+    bad_shapes=((3, 4),))
+row("matrix_inverse(x.T)", "T.nlinalg.matrix_inverse", lambda x: T.nlinalg.matrix_inverse(x.T),
+    lambda x: np.linalg.inv(x.T), [_well_conditioned], [[(3, 3)]], tol=_LINALG_TOL)
+row("T.nlinalg.det", "T.nlinalg.det", T.nlinalg.det, np.linalg.det, [_well_conditioned],
+    _SQUARE, differentiable=True, tol=_LINALG_TOL, bad_shapes=((2, 3),))
+row("T.slinalg.cholesky", "T.slinalg.cholesky", lambda a: T.slinalg.cholesky((a + a.T) * 0.5),
+    np.linalg.cholesky, [_positive_definite], _SQUARE, differentiable=True, tol=_LINALG_TOL,
+    bad_shapes=((3, 2),))
+row("T.slinalg.solve", "T.slinalg.solve", T.slinalg.solve, np.linalg.solve,
+    [_well_conditioned, "real"], [[(3, 3), (3,)], [(3, 3), (3, 2)], [(1, 1), (1, 1)]],
+    differentiable=True, tol=_LINALG_TOL, bad_shapes=((3, 3), (4,)))

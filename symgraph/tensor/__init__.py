@@ -1,12 +1,13 @@
 """``import symgraph.tensor as T``: the Theano-style namespace."""
 import importlib
 
-from . import nnet
+from . import nlinalg, nnet, slinalg  # noqa: F401  (T.nlinalg, T.slinalg)
 from .basic import *  # noqa: F401,F403
 from .basic import abs, pow, round  # noqa: F401  (names shadowing builtins)
 from .reductions import *  # noqa: F401,F403
 from .reductions import all, any, max, min, sum  # noqa: F401  (names shadowing builtins)
 from .indexing import *  # noqa: F401,F403
+from .nlinalg import diag, eye, trace  # noqa: F401  (Theano's T.eye, T.diag, T.trace)
 from .variable import TensorVariable  # noqa: F401
 from ..types import TensorType  # noqa: F401
 
