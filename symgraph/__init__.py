@@ -31,5 +31,6 @@ from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: E402,F4
 from . import ifelse  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .compile.out import Out  # noqa: E402,F401
+from .compile.mode import Mode  # noqa: E402,F401
 from .tensor.shared_randomstreams import RandomStreams  # noqa: E402,F401
 from . import sandbox  # noqa: E402,F401

@@ -64,7 +64,9 @@ class _Option:
 
 class Config:
     floatX = _Option("float64", ("float64", "float32"), doc="dtype of T.scalar/vector/matrix")
-    mode = _Option("numba", ("numba", "python", "debug", "cuda"), doc="default backend")
+    # a backend, or one of Theano's mode names (compile/mode.py says what each stands for)
+    mode = _Option("numba", ("numba", "python", "debug", "cuda", "FAST_RUN", "FAST_COMPILE",
+                             "DebugMode", "DEBUG_MODE", "NanGuardMode"), doc="default mode")
     optimizer = _Option("fast_run", ("fast_run", "fast_compile", "None"))
     compiledir = _Option(_default_compiledir, convert=str, doc="folder of compiled programs")
     # the SymPy pass may be switched off; it is bounded in size and time anyway

@@ -7,6 +7,7 @@ import tempfile
 from .graph import Constant, FunctionGraph, Variable, toposort
 from .ops.shape import DimShuffle
 from .ops.elemwise import Elemwise
+from .ops.print_op import Print  # noqa: F401  (Theano's theano.printing.Print)
 from .shared import SharedVariable
 
 

@@ -30,7 +30,7 @@ import contextlib
 import numpy as np
 
 from ..graph import Constant, toposort
-from .plan import Alloc, Block, Call, Check, Line, Loop
+from .plan import Alloc, Block, Call, Check, Effect, Line, Loop
 
 # ------------------------------------------------------------------ registry
 def registrar(table):
@@ -202,6 +202,11 @@ class CodeGen:
         """A library routine (plan.Call)."""
         self.flush_checks()
         self._body.append(Call(routine, list(args), otherwise))
+
+    def effect(self, module, name, *args):
+        """A call back into Python for its effect (plan.Effect)."""
+        self.flush_checks()
+        self._body.append(Effect(module, name, list(args)))
 
     @contextlib.contextmanager
     def block(self, header):

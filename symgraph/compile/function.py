@@ -11,6 +11,7 @@ from ..shared import SharedVariable
 from .backend import backend
 from .inplace import any_overlap
 from .out import unwrap_out
+from .saving import pack, unpack
 from ..tensor.basic import as_tensor_variable, patternbroadcast
 from ..optimize import optimize_fgraph
 
@@ -111,6 +112,7 @@ class Function:
         outs = [] if outputs is None else [as_tensor_variable(unwrap_out(o)) for o in
                                            ([outputs] if self.single_output else outputs)]
         update_pairs = _normalize_updates(updates)
+        self._spec["updates"] = list(update_pairs)   # kept as pairs: a generator is read once
         update_pairs += self._default_updates(outs, update_pairs, no_default_updates)
 
         if givens:
@@ -416,6 +418,17 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph.Function {self.name or ''} mode={self.mode}>"
+
+    def __reduce__(self):
+        # the compiled program cannot be pickled: a pickle holds the request,
+        # and loading compiles it again (saving.py), from the disk cache if it can
+        spec = dict(self._spec, mode=self.mode, name=self.name)
+        return _load_function, (pack(spec), self.trust_input)
+
+
+def _load_function(packed, trust_input):
+    """A pickled Function, compiled again (Function.__reduce__)."""
+    return function(**unpack(*packed), trust_input=trust_input)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",

@@ -65,6 +65,17 @@ class Call:
 
 
 @dataclass
+class Effect:
+    """Call the Python function ``name`` of ``module`` on ``args`` (source
+    texts: literals and values of the program) for its effect, where the
+    program is: ``sg.printing.Print``.  A target leaves its compiled code for
+    the call (the CPU program through ``numba.objmode``)."""
+    module: str
+    name: str
+    args: list
+
+
+@dataclass
 class Plan:
     """Everything an emitter needs for one graph."""
     steps: list                 # top-level steps, in order

@@ -55,6 +55,13 @@ class Op:
     def __str__(self):
         return type(self).__name__.lower()
 
+    def __getstate__(self):
+        # what a cached_property keeps (an inner graph's reference program) is
+        # made again when needed: a pickled op holds its fields only
+        cls = type(self)
+        return {k: v for k, v in self.__dict__.items()
+                if not isinstance(getattr(cls, k, None), functools.cached_property)}
+
     def apply(self, inputs, output_types):
         """Helper for make_node: the Apply of this op on ``inputs``."""
         for i in inputs:

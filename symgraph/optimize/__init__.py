@@ -33,20 +33,22 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def optimize_outputs(outputs, optimizer="fast_run", stats=None):
-    """The rewritten ``outputs``; ``stats`` (a Counter) collects how often each rule fired."""
+def optimize_outputs(outputs, optimizer="fast_run", stats=None, skip=()):
+    """The rewritten ``outputs``; ``stats`` (a Counter) collects how often each rule fired;
+    the passes named in ``skip`` are left out."""
     stats = Counter() if stats is None else stats
     outputs = list(outputs)
     with _no_cycle_collection():
         for p in passes_for(optimizer):
-            outputs = p.run(outputs, stats)
+            if p.name not in skip:
+                outputs = p.run(outputs, stats)
     return outputs
 
 
-def optimize_fgraph(fgraph, optimizer="fast_run", stats=None):
+def optimize_fgraph(fgraph, optimizer="fast_run", stats=None, skip=()):
     """``fgraph`` rewritten according to ``optimizer`` (a new FunctionGraph)."""
     with _no_cycle_collection():
-        outputs = optimize_outputs(fgraph.outputs, optimizer, stats)
+        outputs = optimize_outputs(fgraph.outputs, optimizer, stats, skip)
         if all(a is b for a, b in zip(outputs, fgraph.outputs)):
             return fgraph
         return FunctionGraph(fgraph.inputs, outputs)

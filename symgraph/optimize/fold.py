@@ -29,7 +29,8 @@ def _expected_size(node, values):
 
 def fold(out):
     node = out.owner
-    if len(node.outputs) != 1 or not all(isinstance(i, Constant) for i in node.inputs):
+    if len(node.outputs) != 1 or node.op.has_effect or \
+            not all(isinstance(i, Constant) for i in node.inputs):
         return None
     values = [i.data for i in node.inputs]
     limit = max([SIZE] + [v.size for v in values])

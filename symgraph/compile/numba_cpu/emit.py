@@ -9,7 +9,7 @@ import dataclasses
 import sys
 
 from ..codegen import np_dtype
-from ..plan import Alloc, Block, Call, Check, Line, Loop
+from ..plan import Alloc, Block, Call, Check, Effect, Line, Loop, walk
 from .chunks import chunked_source
 
 # compute-bound loops (exp, tanh, ...) of at least this many iterations run on
@@ -34,6 +34,9 @@ HEADER = [
     "",
 ]
 _HUGE_PAGES = sys.platform.startswith("linux")
+# the Python functions of Effect steps are imported under this prefix (no digits:
+# chunks.py reads names ending in digits as the program's values)
+EFFECT_PREFIX = "effect_"
 
 
 def rendered(program, parallel=False):
@@ -48,10 +51,27 @@ def rendered(program, parallel=False):
     if protect_line is None:
         protect_line = len(body)
     body.append("    return (" + "".join(r + ", " for r in plan.returns) + ")")
-    options = "cache=True, nogil=True, error_model='numpy'" + (", parallel=True" if parallel else "")
-    source = "\n".join(HEADER) + chunked_source(f"@njit({options})", plan.params, body,
+    # a call back into Python (an Effect: Print) needs the GIL
+    nogil = "" if _effects(plan) else ", nogil=True"
+    options = f"cache=True{nogil}, error_model='numpy'" + (", parallel=True" if parallel else "")
+    source = "\n".join(_header(plan)) + chunked_source(f"@njit({options})", plan.params, body,
                                                 protect_line, plan.scalar_dtypes) + "\n"
     return dataclasses.replace(program, source=source)
+
+
+def _effects(plan):
+    """(module, name) of the Python functions that the plan's Effect steps call."""
+    return {(s.module, s.name) for s in walk(plan.steps) if isinstance(s, Effect)}
+
+
+def _header(plan):
+    """HEADER, and the imports of the Python functions that Effect steps call."""
+    effects = _effects(plan)
+    if not effects:
+        return HEADER
+    imports = ["from numba import objmode"] + [
+        f"from {module} import {name} as {EFFECT_PREFIX}{name}" for module, name in sorted(effects)]
+    return HEADER[:-2] + imports + HEADER[-2:]
 
 
 def _render(step, depth, parallel):
@@ -69,6 +89,10 @@ def _render(step, depth, parallel):
         if step.otherwise is None:
             return [pad + call]
         return [f"{pad}if not {call}:"] + _render(step.otherwise, depth + 1, parallel)
+    if isinstance(step, Effect):
+        # leaves the compiled code for the call (Numba boxes the values it reads)
+        return [f"{pad}with objmode():",
+                f"{pad}    {EFFECT_PREFIX}{step.name}({', '.join(step.args)})"]
     if isinstance(step, Block):
         return [pad + step.header] + _render_all(step.body, depth + 1, parallel)
     if isinstance(step, Loop):
