@@ -23,6 +23,7 @@ import digits_layers  # noqa: E402
 import lxmls_mlp  # noqa: E402
 import mlp_activations  # noqa: E402
 import rnn_language_model  # noqa: E402
+import svi  # noqa: E402
 
 MODE = os.environ.get("SYMGRAPH_TEST_MODE") or "python"
 
@@ -132,8 +133,21 @@ def test_rnn_language_model_trains_through_scan(mode, capsys):
     assert "gradient vs NumPy BPTT" in capsys.readouterr().out
 
 
+def test_svi_finds_the_exact_posterior(capsys):
+    # Bayesian linear regression has a Gaussian posterior in closed form: SVI
+    # through reparameterised RandomStreams draws must land on its mean and on
+    # the mean-field optimum's standard deviations
+    with sg.config.change(mode=MODE):
+        result = svi.run(steps=400)
+    assert result["elbo_last"] > result["elbo_first"] + 1000
+    np.testing.assert_allclose(result["mu"], result["exact_mean"], atol=4 * result["exact_sd"].max())
+    np.testing.assert_allclose(result["sigma"], result["exact_sd"], rtol=0.25)
+    assert len(set(np.round(result["history"][-50:], 6))) > 40    # fresh noise every call
+    assert "posterior mean" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("script", ["lxmls_mlp.py", "digits_layers.py", "mlp_activations.py",
-                                    "rnn_language_model.py"])
+                                    "rnn_language_model.py", "svi.py"])
 def test_examples_run_as_scripts(script):
     done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"],
                           capture_output=True, text=True, timeout=120)
