@@ -7,9 +7,11 @@ errors can point there.
 """
 import functools
 import itertools
+import contextlib
 import linecache
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -44,6 +46,47 @@ def format_trace(trace):
     return f'File "{filename}", line {lineno}: {code}'
 
 
+class Tag:
+    """``x.tag``: notes attached to a variable, as in Theano.  ``x.tag.test_value``
+    is converted to the variable's type when set (see testvalues.py)."""
+
+    def __init__(self, variable):
+        object.__setattr__(self, "_variable", variable)
+
+    def __setattr__(self, key, value):
+        if key == "test_value":
+            var = self._variable
+            value = var.type.filter(value, name=f"the test value of {var!r}", allow_downcast=True)
+        object.__setattr__(self, key, value)
+
+    def _copy_for(self, variable):
+        cp = Tag(variable)
+        cp.__dict__.update((k, v) for k, v in self.__dict__.items() if k != "_variable")
+        return cp
+
+
+# How nodes built now treat test values, when not as config.compute_test_value
+# says: "off" while compiling (rewrites build nodes of their own), "quiet" while
+# copying a graph (computed where the inputs have them, else skipped); see testvalues.py
+_test_values_local = threading.local()
+
+
+@contextlib.contextmanager
+def test_values_as(how):
+    """Within the block, new nodes treat test values as ``how`` ("off" or "quiet")."""
+    before = getattr(_test_values_local, "how", None)
+    _test_values_local.how = "off" if before == "off" else how
+    try:
+        yield
+    finally:
+        _test_values_local.how = before
+
+
+def test_values_override():
+    """"off", "quiet" or None (then config.compute_test_value decides)."""
+    return getattr(_test_values_local, "how", None)
+
+
 class Variable:
     """A symbolic value of a given type.  Tensor methods live in TensorVariable."""
 
@@ -58,7 +101,17 @@ class Variable:
         cp = self.__class__.__new__(self.__class__)
         cp.__dict__.update(self.__dict__)
         cp.owner, cp.index, cp.id = None, None, next(_counter)
+        if "_tag" in cp.__dict__:
+            cp._tag = self._tag._copy_for(cp)
         return cp
+
+    @property
+    def tag(self):
+        """Theano's ``x.tag``: ``x.tag.test_value = value`` gives ``x`` a test value."""
+        tag = self.__dict__.get("_tag")
+        if tag is None:
+            tag = self._tag = Tag(self)
+        return tag
 
     def __repr__(self):
         return self.name if self.name else f"<{self.type} {self.owner.op if self.owner else 'input'}>"
@@ -112,7 +165,8 @@ class Apply:
 
     def clone_with_new_inputs(self, inputs):
         """A new node of the same op on other inputs (types re-derived by the op)."""
-        node = self.op.make_node(*inputs)
+        with test_values_as("quiet"):   # a copy, not the user's new expression
+            node = self.op.make_node(*inputs)
         node.trace = self.trace
         return node
 

@@ -3,6 +3,7 @@
 import os
 import sys
 import tempfile
+import warnings
 
 from .graph import Constant, FunctionGraph, Variable, toposort
 from .ops.shape import DimShuffle
@@ -171,8 +172,11 @@ def _import_graphviz():
     return graphviz
 
 
-def _graphviz_graph(obj):
-    """A graphviz.Digraph: apply nodes as boxes, graph inputs and outputs as ellipses."""
+def _graphviz_graph(obj, compact=True, with_ids=False, var_with_name_simple=False):
+    """A graphviz.Digraph: apply nodes as boxes, graph inputs and outputs as
+    ellipses; ``compact=False`` also draws each intermediate variable as an
+    ellipse, ``with_ids`` prefixes labels with their DOT ids, and
+    ``var_with_name_simple`` labels named variables by their name alone."""
     graphviz = _import_graphviz()
     roots = _roots(obj)
     g = graphviz.Digraph("symgraph")
@@ -183,26 +187,41 @@ def _graphviz_graph(obj):
             ids[key] = f"{prefix}{len(ids)}"
         return ids[key]
 
-    def source(var):
+    def with_id(key, text):
+        return f"[{ids[key]}] {text}" if with_ids else text
+
+    def typed(text, var):
+        return text if var_with_name_simple and var.name else f"{text}\n{var.type}"
+
+    def source(var, direct=False):
         """The DOT node an edge carrying ``var`` starts from (and an edge label part)."""
         if var.owner is not None:
-            return node_id(var.owner, "n"), (f"out {var.index}" if len(var.owner.outputs) > 1 else "")
+            where = f"out {var.index}" if len(var.owner.outputs) > 1 else ""
+            if compact or direct:
+                return node_id(var.owner, "n"), where
+            if var not in ids:   # the variable as a node of its own
+                g.node(node_id(var, "v"), with_id(var, typed(var.name or "", var).lstrip("\n")),
+                       shape="ellipse")
+                g.edge(ids[var.owner], ids[var], label=where or None)
+            return ids[var], ""
         if var not in ids:
             kind = ("constant" if isinstance(var, Constant) else
                     "shared" if isinstance(var, SharedVariable) else "input")
-            label = _leaf_text(var) + ("" if isinstance(var, Constant) else f"\n{var.type}")
-            g.node(node_id(var, "v"), label, shape="ellipse", style="filled",
+            text = _leaf_text(var) if isinstance(var, Constant) else typed(_leaf_text(var), var)
+            g.node(node_id(var, "v"), with_id(var, text), shape="ellipse", style="filled",
                    fillcolor=_COLOURS[kind], tooltip=kind)
         return ids[var], ""
 
     def edge(var, target, parts):
-        tail, where = source(var)
-        name = var.name if var.owner is not None and not target.startswith("out") else ""
+        tail, where = source(var, direct=target.startswith("out"))
+        name = (var.name if compact and var.owner is not None and not target.startswith("out")
+                else "")
         label = " ".join(p for p in [*parts, where, name] if p)
         g.edge(tail, target, label=label or None)
 
     for node in toposort([v for v, _ in roots]):
-        g.node(node_id(node, "n"), str(node.op), shape="box", style="filled",
+        node_id(node, "n")
+        g.node(ids[node], with_id(node, str(node.op)), shape="box", style="filled",
                fillcolor=_COLOURS["apply"])
         for i, inp in enumerate(node.inputs):
             edge(inp, ids[node], [str(i)] if len(node.inputs) > 1 else [])
@@ -227,20 +246,52 @@ def _render(dot_source, fmt):
         raise RuntimeError(_NO_DOT) from e
 
 
-def pydotprint(obj, outfile=None, format=None):
+# Theano's pydotprint arguments that only change colours and label lengths
+_COSMETIC = ("high_contrast", "colorCodes", "cond_highlight", "max_label_size")
+
+
+def pydotprint(obj, outfile=None, format=None, compact=True, with_ids=False,
+               var_with_name_simple=False, scan_graphs=False, print_output_file=False,
+               return_image=False, **cosmetic):
     """Draw the graph of ``obj`` with graphviz into ``outfile`` and return its path.
 
     The format comes from ``format``, else the file's suffix (``.svg``,
     ``.png``, ...), else SVG.  Without ``outfile`` the picture goes to the
-    temporary directory.
+    temporary directory.  Theano's arguments: ``compact=False`` draws every
+    intermediate variable as a node, ``with_ids`` labels nodes with their ids,
+    ``var_with_name_simple`` labels named variables by name alone,
+    ``scan_graphs`` also draws each scan's (map_rows') step into
+    ``<outfile>_<name>_<k>.<format>``, ``print_output_file`` prints the path,
+    ``return_image`` returns the picture's bytes and writes no file.  The
+    cosmetic ones (``high_contrast``, ``colorCodes``, ``cond_highlight``,
+    ``max_label_size``) are ignored with a warning.
     """
+    unknown = sorted(set(cosmetic) - set(_COSMETIC))
+    if unknown:
+        raise TypeError(f"pydotprint got unexpected keyword arguments {', '.join(unknown)}")
+    if cosmetic:
+        warnings.warn(f"pydotprint ignores {', '.join(cosmetic)}: symgraph's pictures have "
+                      f"fixed colours and full labels", stacklevel=2)
     suffix = os.path.splitext(outfile)[1].lstrip(".").lower() if outfile else ""
     fmt = format or suffix or "svg"
+    source = _graphviz_graph(obj, compact, with_ids, var_with_name_simple).source
+    data = _render(source, fmt)
+    if return_image:
+        return data
     if outfile is None:
         outfile = os.path.join(tempfile.gettempdir(), f"symgraph.pydotprint.{fmt}")
-    data = _render(to_dot(obj), fmt)
     with open(outfile, "wb") as fh:
         fh.write(data)
+    if print_output_file:
+        print(f"The output file is available at {outfile}")
+    if scan_graphs:
+        base = os.path.splitext(outfile)[0]
+        inner = [n.op for n in toposort([v for v, _ in _roots(obj)])
+                 if hasattr(n.op, "inner_fgraph")]
+        for k, op in enumerate(inner):
+            name = getattr(op, "name", None) or type(op).__name__.lower()
+            pydotprint(op.inner_fgraph(), f"{base}_{name}_{k}.{fmt}", fmt, compact, with_ids,
+                       var_with_name_simple, True, print_output_file)
     return outfile
 
 

@@ -43,6 +43,9 @@ class Compiled:
     dispatcher: object = None
     # the parallel variant, once compiled (numba_cpu.py)
     threaded: list = field(default_factory=list)
+    # seconds by stage ("code generation", "LLVM") and where the machine code came
+    # from ("source"), for profiles (profile.py); empty when nothing is generated
+    timings: dict = field(default_factory=dict)
 
     def __call__(self, values):
         return self.run(values)

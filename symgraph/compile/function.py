@@ -1,16 +1,18 @@
 """``function(inputs, outputs, updates=...)``: check the request, build the graph,
 optimize it, hand it to a backend, and wrap the result in a callable that checks
 arguments and applies updates only after everything was computed."""
+import time
 import warnings
 
 import numpy as np
 
 from ..config import config
-from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs
+from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs, test_values_as
 from ..shared import SharedVariable
 from .backend import backend
 from .inplace import any_overlap
 from .out import unwrap_out
+from .profile import attach as attach_profile
 from .saving import pack, unpack
 from ..tensor.basic import as_tensor_variable, patternbroadcast
 from ..optimize import optimize_fgraph
@@ -95,7 +97,8 @@ class Function:
     """A compiled function.  ``f.graph`` is the optimized graph it runs."""
 
     def __init__(self, inputs, outputs, updates, givens, mode, on_unused_input,
-                 allow_input_downcast, name, no_default_updates, trust_input=False):
+                 allow_input_downcast, name, no_default_updates, trust_input=False,
+                 profile=None):
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens, mode=mode,
                           on_unused_input=on_unused_input, allow_input_downcast=allow_input_downcast,
                           name=name, no_default_updates=no_default_updates)
@@ -146,13 +149,16 @@ class Function:
                 self.shared.append(t)
         self.n_outputs = len(outs)
         raw = FunctionGraph(input_vars + self.shared, all_outputs)
+        started = time.perf_counter()   # the compile time, for profiles (profile.py)
         self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
         self.maker = self  # Theano code reads f.maker.fgraph
+        optimized = time.perf_counter()
         # (output index, input index) of each update: a backend may then write an
         # update into its shared variable's buffer (see compile/inplace.py)
         update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
                         for k, t in enumerate(self.update_targets)]
         self._thunk = backend(self.mode)(self.graph, update_pairs)
+        compiled = time.perf_counter()
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
         self._containers = [v.container for v in self.shared]
@@ -173,6 +179,11 @@ class Function:
                         tuple(a for a, f in enumerate(i.variable.broadcastable) if f))
                        for i in self.inputs]
         self._call = self._fast_path() or self._checked_call
+        # f.profile: None, or the profile of a function made with profile=True
+        # (or config.profile); only then is the call wrapped to be timed
+        self.profile = attach_profile(self, profile, optimized - started, compiled - optimized)
+        if self.profile is not None:
+            self._call = self.profile.wrap(self._call)
 
     def _fast_path(self):
         """The common call (positional arrays of exactly the input types) as one
@@ -432,11 +443,15 @@ def _load_function(packed, trust_input):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",
-             allow_input_downcast=False, name=None, no_default_updates=False, trust_input=False):
-    """Compile ``outputs`` as a function of ``inputs``; ``updates`` write shared variables."""
+             allow_input_downcast=False, name=None, no_default_updates=False, trust_input=False,
+             profile=None):
+    """Compile ``outputs`` as a function of ``inputs``; ``updates`` write shared variables.
+    ``profile=True`` (or config.profile) keeps call and compile times in ``f.profile``;
+    ``profile='nodes'`` also times each node through the reference path (profile.py)."""
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function: inputs must be a list of variables")
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
-    return Function(list(inputs), outputs, updates, givens, mode, on_unused_input,
-                    allow_input_downcast, name, no_default_updates, trust_input)
+    with test_values_as("off"):   # compiling builds nodes of its own (testvalues.py)
+        return Function(list(inputs), outputs, updates, givens, mode, on_unused_input,
+                        allow_input_downcast, name, no_default_updates, trust_input, profile)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..graph import Apply, FunctionGraph, Variable
 from ..late import late, tensor as T
+from .. import testvalues
 
 # an inner graph's reference run is the reference backend, above the ops (late.py)
 _python = late("symgraph.compile.python")
@@ -67,7 +68,9 @@ class Op:
         for i in inputs:
             if not isinstance(i, Variable):
                 raise TypeError(f"{self}: expected symbolic inputs, got {type(i).__name__}")
-        return Apply(self, inputs, output_types)
+        node = Apply(self, inputs, output_types)
+        testvalues.compute(node)   # when config.compute_test_value is on
+        return node
 
 
 class InnerGraphOp(Op):

@@ -13,6 +13,7 @@ from ..graph import clone_replace, close_over
 from ..late import tensor as T
 from ..ops.scan import Scan
 from ..shared import SharedVariable
+from .. import testvalues
 
 
 class until:
@@ -33,7 +34,10 @@ def _as_list(x):
 
 def _placeholder(var, drop_axis, name):
     flags = var.broadcastable[1:] if drop_axis else var.broadcastable
-    return T.TensorType(var.dtype, flags)(name)
+    placeholder = T.TensorType(var.dtype, flags)(name)
+    if drop_axis:   # fn's code then computes test values too (config.compute_test_value)
+        testvalues.give_first_row(var, placeholder)
+    return placeholder
 
 
 def _parse_result(result):

@@ -44,7 +44,21 @@ def compile_numba(fgraph, update_pairs=(), debug=False):
     """The Numba CPU backend (backend.py's interface)."""
     if debug:
         return _debug_thunk(fgraph, emit.rendered(generate(fgraph, debug=True)))
-    return make_thunk(fgraph, emit.rendered(generate(fgraph, update_pairs=update_pairs)))
+    # each stage timed, for profiles (compile/profile.py)
+    start = time.perf_counter()
+    program = emit.rendered(generate(fgraph, update_pairs=update_pairs))
+    rendered = time.perf_counter()
+    before = dict(cache.stats)
+    compiled = make_thunk(fgraph, program)
+    after = cache.stats
+    source = ("compiled by Numba" if after["compiled"] > before["compiled"] else
+              "compiled by the helper process" if after["compiled_elsewhere"] >
+              before["compiled_elsewhere"] else
+              "loaded from the disk cache" if after["loaded"] > before["loaded"] else
+              "already in memory")
+    compiled.timings = {"code generation": rendered - start,
+                        "LLVM": time.perf_counter() - rendered, "source": source}
+    return compiled
 
 
 def _signature(fgraph, program):
