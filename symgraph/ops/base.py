@@ -27,6 +27,8 @@ class Op:
     shape_of = None
     # worth recomputing in every consumer rather than storing (fusion)
     cheap = False
+    # runs for an effect besides its result (Print): never folded into a constant
+    has_effect = False
 
     def pp_text(self, args, inputs):
         """How ``sg.pp`` prints this op on argument texts ``args``; None: ``name(args)``."""
