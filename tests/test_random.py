@@ -203,6 +203,26 @@ def test_a_draw_is_taken_once_per_call_and_two_draws_are_never_merged():
     assert any(isinstance(n.op, RandomDraw) for n in sg.graph.toposort([sg.optimize(b)]))
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_draw_made_inside_scan_is_new_at_every_step(mode):
+    """As in Theano, scan returns the update of a stream that fn made, so the
+    loop draws at every step; a draw made outside is one value for the loop."""
+    srng = sg.RandomStreams(seed=1)
+    v = T.dvector("v")
+    outside = srng.uniform(())
+    out, updates = sg.scan(lambda x: x + srng.uniform(()) + 10 * outside, sequences=[v])
+    inside = srng.state_updates[1][0]
+    assert list(updates) == [inside]
+    f = sg.function([v], out, updates=updates, mode=mode)
+    got = [f(np.zeros(4)), f(np.zeros(4))]
+    for call, values in enumerate(got):
+        u0 = rnd.draw("uniform", "float64", rnd.advance(rnd.seeded_state(1, 0), call), ())
+        steps = [rnd.draw("uniform", "float64", rnd.advance(rnd.seeded_state(1, 1), 4 * call + t),
+                          ()) for t in range(4)]
+        assert values.tolist() == [s + 10 * u0 for s in steps]
+    assert inside.get_value().get_state().tolist() == rnd.advance(rnd.seeded_state(1, 1), 8).tolist()
+
+
 def test_theano_paths_and_state_values():
     import symgraph.sandbox.rng_mrg as rng_mrg
     import symgraph.tensor.shared_randomstreams as shared_randomstreams

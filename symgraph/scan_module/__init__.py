@@ -9,10 +9,10 @@ of shared-variable updates and ``until(condition)``.
 """
 from collections import OrderedDict
 
-from ..graph import clone_replace, close_over
+from ..graph import clone_replace, close_over, graph_inputs
 from ..late import tensor as T
 from ..ops.scan import Scan
-from ..shared import SharedVariable
+from ..shared import SharedVariable, _created as _shared_created
 from .. import testvalues
 
 
@@ -126,6 +126,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     # fn gets the non-sequences themselves (as in Theano), so graphs built on
     # them inside fn, T.grad(y[i], x) included, connect to the outer graph;
     # whatever the step reads from outside becomes a fixed input below
+    made_from = next(_shared_created)   # shared variables made by fn come after this
     result = fn(*seq_args, *state_args, *fixed_given)
     outputs, updates, cond = _parse_result(result)
     if infos and len(outputs) != len(infos):
@@ -134,7 +135,14 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     if not infos:
         infos = [None] * len(outputs)
 
-    # -- the shared variables fn updates become states that keep their last value
+    # -- the shared variables fn updates become states that keep their last value;
+    # so do those fn made with a default update (a RandomStreams draw inside fn:
+    # a new draw at every step, as in Theano)
+    for v in graph_inputs([v for v in outputs + list(updates.values()) + [cond]
+                           if v is not None]):
+        if (isinstance(v, SharedVariable) and v.default_update is not None
+                and v.container.order > made_from and v not in updates):
+            updates[v] = v.default_update
     shared_targets = list(updates)
     shared_args = [s.type(f"{s.name or 'shared'}[t-1]") for s in shared_targets]
     values = outputs + list(updates.values()) + ([cond] if cond is not None else [])
