@@ -9,12 +9,13 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs, test_values_as
 from ..shared import SharedVariable
-from .mode import get_mode
+from .backend import backend
 from .inplace import any_overlap
 from .out import unwrap_out
 from .profile import attach as attach_profile
 from .saving import pack, unpack
 from ..tensor.basic import as_tensor_variable, patternbroadcast
+from ..optimize import optimize_fgraph
 
 
 class In:
@@ -103,7 +104,6 @@ class Function:
                           name=name, no_default_updates=no_default_updates)
         self.name = name
         self.mode = mode or config.mode
-        run_mode = get_mode(self.mode)   # a Mode: the optimizer and the backend
         self.trust_input = trust_input
         self.allow_input_downcast = allow_input_downcast
         self.inputs = [i if isinstance(i, In) else In(i) for i in inputs]
@@ -150,14 +150,14 @@ class Function:
         self.n_outputs = len(outs)
         raw = FunctionGraph(input_vars + self.shared, all_outputs)
         started = time.perf_counter()   # the compile time, for profiles (profile.py)
-        self.graph = self.fgraph = run_mode.optimize(raw)
+        self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
         self.maker = self  # Theano code reads f.maker.fgraph
         optimized = time.perf_counter()
         # (output index, input index) of each update: a backend may then write an
         # update into its shared variable's buffer (see compile/inplace.py)
         update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
                         for k, t in enumerate(self.update_targets)]
-        self._thunk = run_mode.compile(self.graph, update_pairs)
+        self._thunk = backend(self.mode)(self.graph, update_pairs)
         compiled = time.perf_counter()
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}

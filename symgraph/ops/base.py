@@ -48,6 +48,16 @@ class Op:
     def validate(self, node, values):
         """Check runtime input values against the node's types (override where needed)."""
 
+    def infer_shape(self, node, input_shapes):
+        """The outputs' shapes without running the op: given one tuple of int64
+        scalar variables per input (its lengths, the constant 1 on a broadcastable
+        axis), one tuple per output, where an entry may be None (not known before
+        run time); None declines for the whole node.  The default reads the
+        ``shape_of`` fact; an op without it defines its own."""
+        if self.shape_of is not None:
+            return [tuple(input_shapes[self.shape_of])]
+        return None
+
     def __call__(self, *inputs, name=None):
         node = self.make_node(*[T.as_tensor_variable(i) for i in inputs])
         if len(node.outputs) == 1:

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..types import TensorType, upcast
 from .base import Op
+from .infer import length
 from ..late import tensor as T
 
 
@@ -25,6 +26,14 @@ class Dot(Op):
         if x.shape[-1] != y.shape[0]:
             raise ValueError(f"dot: inner dimensions do not match: {x.shape} and {y.shape}")
         return np.dot(x, y)
+
+    def infer_shape(self, node, input_shapes):
+        # NumPy's dot: x's axes but the last, then y's but the first (its only one
+        # for a vector); a length-1 flag is kept as the constant 1
+        x_shape, y_shape = input_shapes
+        shape = tuple(x_shape[:-1]) + tuple(y_shape[1:])
+        flags = node.outputs[0].broadcastable
+        return [tuple(length(1) if f else n for n, f in zip(shape, flags))]
 
     def grad(self, inputs, outputs, grads):
         (x, y), g = inputs, grads[0]

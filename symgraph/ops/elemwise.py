@@ -14,6 +14,7 @@ import numpy as np
 
 from ..types import TensorType, is_float
 from .base import Op
+from .infer import broadcast_shape
 from ..late import tensor as T
 from ..late import late
 
@@ -118,6 +119,10 @@ class Elemwise(Op):
 
     def validate(self, node, values):
         check_broadcast(str(self), node.inputs, [np.shape(v) for v in values])
+
+    def infer_shape(self, node, input_shapes):
+        flags = [i.broadcastable for i in node.inputs]
+        return [broadcast_shape(input_shapes, flags, node.outputs[0].ndim)]
 
     def scalar_code(self, args):
         """The scalar expression of this op applied to the expressions ``args``."""

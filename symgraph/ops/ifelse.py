@@ -57,6 +57,10 @@ class IfElse(Op):
     def nout(self):
         return len(self.then_outputs)
 
+    def infer_shape(self, node, input_shapes):
+        # which branch's shape it is is known only once the condition is: declined
+        return None
+
     @functools.cached_property
     def _programs(self):
         return tuple(_python.compile_python(FunctionGraph(list(self.inner_inputs), list(outs)))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..types import TensorType, upcast
 from .base import Op
+from .infer import broadcast_shape, length, slice_length
 from ..late import tensor as T
 
 
@@ -143,6 +144,54 @@ def _advanced_type(x, spec, index_vars):
     return TensorType(x.dtype, tuple(flags))
 
 
+def indexed_shape(spec, x, x_shape, index_vars, index_shapes, flags):
+    """The shape of x[index] as int64 scalars (None where it depends on values:
+    the number of True entries of a boolean mask, a slice whose step's sign is
+    not known): the rule of indexed_type, applied to lengths."""
+    values, shapes = iter(index_vars), iter(index_shapes)
+    pieces, adv, axis = [], [], 0      # ("basic", length) or ("adv",)
+    for entry in spec:
+        kind = entry[0]
+        used = [(next(values), next(shapes)) for _ in range(n_index_inputs((entry,)))]
+        if kind == "x":
+            pieces.append(("basic", length(1)))
+        elif kind == "i":
+            axis += 1
+        elif kind == "s":
+            bounds = iter(v for v, _ in used)
+            start, stop, step = (next(bounds) if given else None for given in entry[1:])
+            pieces.append(("basic", slice_length(x_shape[axis], start, stop, step)))
+            axis += 1
+        else:
+            var, shape = used[0]
+            adv.append((var, shape))
+            pieces.append(("adv",))
+            axis += var.ndim if var.dtype == "bool" else 1
+    rest = list(x_shape[axis:])
+    if not adv:
+        shape = [p[1] for p in pieces] + rest
+    else:
+        if any(var.dtype == "bool" for var, _ in adv):
+            ndim_adv = max(1 if var.dtype == "bool" else var.ndim for var, _ in adv)
+            adv_shape = [None] * ndim_adv
+        else:
+            ndim_adv = max(var.ndim for var, _ in adv)
+            # the index arrays broadcast together, as operands of an elementwise op
+            padded = [(length(1),) * (ndim_adv - var.ndim) + tuple(s) for var, s in adv]
+            pad_flags = [(True,) * (ndim_adv - var.ndim) + var.broadcastable for var, _ in adv]
+            adv_shape = list(broadcast_shape(padded, pad_flags, ndim_adv))
+        kinds = [p[0] for p in pieces]
+        first = kinds.index("adv")
+        last = len(kinds) - 1 - kinds[::-1].index("adv")
+        basic = [p[1] for p in pieces if p[0] == "basic"]
+        if all(k == "adv" for k in kinds[first:last + 1]):
+            n_before = sum(1 for p in pieces[:first] if p[0] == "basic")
+            shape = basic[:n_before] + adv_shape + basic[n_before:] + rest
+        else:
+            shape = adv_shape + basic + rest
+    return tuple(length(1) if f else n for n, f in zip(shape, flags))
+
+
 def _check_index_vars(spec, index_vars):
     for var, entry in zip(index_vars, [e for e in spec for _ in range(n_index_inputs((e,)))]):
         if entry[0] != "a" and (var.ndim != 0 or not var.dtype.startswith(("int", "uint"))):
@@ -184,6 +233,10 @@ class Subtensor(Op):
 
     def perform(self, x, *index_values):
         return np.asarray(x[build_index(self.spec, index_values)])
+
+    def infer_shape(self, node, input_shapes):
+        return [indexed_shape(self.spec, node.inputs[0], input_shapes[0], node.inputs[1:],
+                              input_shapes[1:], node.outputs[0].broadcastable)]
 
     def grad(self, inputs, outputs, grads):
         x, *idx = inputs

@@ -57,6 +57,12 @@ class MapRows(InnerGraphOp):
     def nout(self):
         return len(self.inner_outputs)
 
+    def infer_shape(self, node, input_shapes):
+        # one row per row of the sequences; a row's own shape comes from the
+        # inner graph at run time
+        rows = input_shapes[0][0]
+        return [(rows,) + (None,) * (out.ndim - 1) for out in node.outputs]
+
     def validate(self, node, values):
         lengths = {np.shape(v)[0] for v in values[:self.n_sequences]}
         if len(lengths) > 1:

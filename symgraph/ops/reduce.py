@@ -55,6 +55,12 @@ class Reduce(Op):
         dtype = self.out_dtype or _numpy_result_dtype(type(self).fn, (x.dtype,))
         return self.apply([x], [TensorType(dtype, flags)])
 
+    def infer_shape(self, node, input_shapes):
+        # the reduced axes are dropped (argmax over the flattened input: a scalar)
+        if self.axis is None:
+            return [()]
+        return [tuple(n for a, n in enumerate(input_shapes[0]) if a not in self.axis)]
+
     def perform(self, x):
         x = np.asarray(x)
         if self.float64_accumulator and x.dtype.kind == "f" and x.dtype != np.float64:

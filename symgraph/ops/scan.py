@@ -59,6 +59,11 @@ class Scan(InnerGraphOp):
     def nout(self):
         return self.n_states + self.n_mapped
 
+    def infer_shape(self, node, input_shapes):
+        # the number of steps taken (until), the taps' rows kept and the step's
+        # results' shapes are known only once the loop runs: declined
+        return None
+
     def make_node(self, n_steps, *inputs):
         k, s = self.n_sequences, self.n_states
         n_taps = sum(len(t) for t in self.state_taps)

@@ -7,6 +7,7 @@ import numpy as np
 from ..graph import Constant
 from ..types import TensorType
 from .base import Op
+from .infer import as_length, broadcast_length, known_length, length, nonnegative
 from ..late import tensor as T
 from ..types import upcast
 
@@ -74,6 +75,10 @@ class DimShuffle(Op):
         order = [kept.index(a) if a in kept else "x" for a in range(x.ndim)]
         return [T.unbroadcast(g.dimshuffle(*order), x)]
 
+    def infer_shape(self, node, input_shapes):
+        (shape,) = input_shapes
+        return [tuple(length(1) if a == "x" else shape[a] for a in self.new_order)]
+
     def __str__(self):
         if self.new_order == tuple(reversed(range(len(self.input_broadcastable)))) and len(self.new_order) == 2:
             return "transpose"
@@ -95,6 +100,9 @@ class Shape(Op):
     def grad(self, inputs, outputs, grads):
         return [None]
 
+    def infer_shape(self, node, input_shapes):
+        return [(length(node.inputs[0].ndim),)]
+
 
 @dataclass(frozen=True)
 class ShapeI(Op):
@@ -114,6 +122,9 @@ class ShapeI(Op):
 
     def grad(self, inputs, outputs, grads):
         return [None]
+
+    def infer_shape(self, node, input_shapes):
+        return [()]
 
     def __str__(self):
         return f"shape_i{{{self.i}}}"
@@ -135,6 +146,9 @@ class MakeVector(Op):
 
     def grad(self, inputs, outputs, grads):
         return [grads[0][i] if inp.dtype.startswith("float") else None for i, inp in enumerate(inputs)]
+
+    def infer_shape(self, node, input_shapes):
+        return [(length(len(node.inputs)),)]
 
 
 def shape_entries(shape_var, n):
@@ -187,6 +201,31 @@ class Reshape(Op):
         x, _ = inputs
         return [reshape_like(grads[0], x), None]
 
+    def infer_shape(self, node, input_shapes):
+        # the sizes themselves, where the shape vector is built of scalars; one
+        # -1 is the number of elements over the product of the other sizes.  A
+        # size that might be -1 at run time is not known here.
+        x, shape = node.inputs
+        if isinstance(shape, Constant):
+            sizes = [length(v) for v in shape.data]
+        elif shape.owner is not None and isinstance(shape.owner.op, MakeVector):
+            sizes = [as_length(v) for v in shape.owner.inputs]
+        else:
+            return None
+        unknown = [k for k, v in enumerate(sizes) if not nonnegative(v)]
+        if not unknown:
+            return [tuple(sizes)]
+        if len(unknown) > 1 or known_length(sizes[unknown[0]]) != -1:
+            return None
+        total, others = length(1), length(1)
+        for n in input_shapes[0]:
+            total = total * n
+        for k, v in enumerate(sizes):
+            if k != unknown[0]:
+                others = others * v
+        sizes[unknown[0]] = total // T.maximum(others, length(1))
+        return [tuple(sizes)]
+
     def __str__(self):
         return f"reshape{{{self.ndim}}}"
 
@@ -223,6 +262,9 @@ class Alloc(Op):
         g = g.sum(axis=list(range(g.ndim - value.ndim))) if g.ndim > value.ndim else g
         return [T.unbroadcast(g, value)] + [None] * (len(inputs) - 1)
 
+    def infer_shape(self, node, input_shapes):
+        return [tuple(as_length(s) for s in node.inputs[1:])]
+
 
 @dataclass(frozen=True)
 class Join(Op):
@@ -252,6 +294,19 @@ class Join(Op):
             out.append(T.unbroadcast(g[tuple(index)], x) if x.dtype.startswith("float") else None)
             start = stop
         return out
+
+    def infer_shape(self, node, input_shapes):
+        flags = [t.broadcastable for t in node.inputs]
+        shape = []
+        for a in range(node.outputs[0].ndim):
+            if a == self.axis:
+                total = input_shapes[0][a]
+                for other in input_shapes[1:]:
+                    total = total + other[a]
+                shape.append(total)
+            else:
+                shape.append(broadcast_length(input_shapes, flags, a))
+        return [tuple(shape)]
 
     def __str__(self):
         return f"join{{axis={self.axis}}}"
@@ -308,6 +363,17 @@ class ARange(Op):
 
     def grad(self, inputs, outputs, grads):
         return [None, None, None]
+
+    def infer_shape(self, node, input_shapes):
+        # integer ranges only: ceil((stop - start) / step) as an exact integer
+        # division, at least 0; a float range's length depends on rounding
+        start, stop, step = node.inputs
+        if not all(v.dtype.startswith(("int", "uint")) for v in node.inputs):
+            return [(None,)]
+        if constant_value(start) == 0 and constant_value(step) == 1 and nonnegative(stop):
+            return [(as_length(stop),)]
+        start, stop, step = (as_length(v) for v in node.inputs)
+        return [(T.maximum(-((start - stop) // step), length(0)),)]
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops import elemwise as ew
-from ..ops.elemwise import Elemwise, Second
-from ..ops.indexing import Subtensor
+from ..ops.elemwise import Cast, Elemwise, Second
 from ..ops.reduce import Argmax
-from ..ops.shape import ARange, DimShuffle, ShapeI
+from ..ops.shape import DimShuffle, MakeVector, ShapeI
 from ..types import is_float
-from .values import constant_array, make_constant, scalar_constant, scalar_value
+from .values import constant_array, make_constant, scalar_constant
 
 # terms or factors gathered into one node at most (keeps x+x+x... chains linear)
 MAX_TERMS = 64
@@ -258,44 +257,44 @@ def compose_dimshuffles(out):
         return None
 
 
+def input_lengths(var):
+    """``var``'s lengths as infer_shape takes them: the constant 1 on a
+    broadcastable axis, else shape_i (a constant's own lengths)."""
+    if isinstance(var, Constant):
+        return tuple(make_constant(n, "int64", ()) for n in var.data.shape)
+    return tuple(make_constant(1, "int64", ()) if flag else ShapeI(a)(var)
+                 for a, flag in enumerate(var.broadcastable))
+
+
 def shape_of_input(out):
-    """shape_i(x) read from where the length comes from: 1 on a broadcastable
-    axis, else the input of an elementwise op or view that has that length
-    (so the shape does not keep a computation alive)."""
+    """shape_i(x) read from where the length comes from, as x's op infers it
+    from its inputs' lengths (``Op.infer_shape``): 1 on a broadcastable axis,
+    else an expression of the inputs' lengths, so the shape does not keep the
+    computation of x alive (join(0, a, b).shape[0] -> a.shape[0] + b.shape[0])."""
     i, x = out.owner.op.i, out.owner.inputs[0]
     if x.broadcastable[i]:
         return make_constant(1, "int64", ())
     node = x.owner
     if node is None:
         return None
-    if isinstance(node.op, Elemwise):
-        for inp in node.inputs:
-            if not inp.broadcastable[i]:
-                return ShapeI(i)(inp)
+    shapes = node.op.infer_shape(node, [input_lengths(v) for v in node.inputs])
+    if shapes is None:
         return None
-    if isinstance(node.op, DimShuffle):
-        return ShapeI(node.op.new_order[i])(node.inputs[0])
-    if node.op.shape_of is not None:
-        return ShapeI(i)(node.inputs[node.op.shape_of])
-    if isinstance(node.op, ARange):
-        # arange(0, n, 1) has n elements; n from a shape is never negative
-        start, stop, step = node.inputs
-        if scalar_value(start) == 0 and scalar_value(step) == 1 and stop.owner is not None \
-                and isinstance(stop.owner.op, ShapeI):
-            return stop
+    n = shapes[node.outputs.index(x)][i]
+    if n is None or n is out:
         return None
-    if isinstance(node.op, Subtensor) and all(e == ("a",) for e in node.op.spec) and \
-            all(v.dtype.startswith(("int", "uint")) for v in node.inputs[1:]):
-        # x[i, j] with integer index vectors: axis 0 has the indices' length, the
-        # rest are x's (a boolean mask would count its True entries instead)
-        base, *index = node.inputs
-        if i > 0:
-            return ShapeI(len(index) + i - 1)(base)
-        if all(v.ndim == 1 for v in index):
-            for v in index:
-                if not v.broadcastable[0]:
-                    return ShapeI(0)(v)
-    return None
+    return n if n.dtype == "int64" else Cast("int64")(n)
+
+
+def shape_as_lengths(out):
+    """shape(x) of a computed x -> make_vector(shape_i(x, 0), ...), whose entries
+    shape_of_input then reads from x's inputs."""
+    x = out.owner.inputs[0]
+    if x.owner is None:
+        return None
+    if x.ndim == 0:
+        return make_constant(np.zeros(0, "int64"), "int64", (False,))
+    return MakeVector()(*[ShapeI(a)(x) for a in range(x.ndim)])
 
 
 def reduce_unit_axes(out):

@@ -14,7 +14,7 @@ from ..ops.gradient_ops import GradientOverride
 from ..ops.indexing import IncSubtensor
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import Argmax, Reduce
-from ..ops.shape import DimShuffle, Rebroadcast, ShapeI
+from ..ops.shape import DimShuffle, Rebroadcast, Shape, ShapeI
 from ..types import is_float
 from . import canonical, sigmoid as sigmoids, stabilize
 from .gradient_rules import drop_gradient_override
@@ -93,7 +93,8 @@ CANONICAL = [
     FnRule(IncSubtensor, canonical.inc_of_fill),         # inc(z, fill(s, v), i) -> inc(z, v, i)
     FnRule((DimShuffle, Rebroadcast), fold, name="fold_view"),  # views of constants are constants
     FnRule(DimShuffle, canonical.compose_dimshuffles),   # (x.T).T -> x; two dimshuffles -> one
-    FnRule(ShapeI, canonical.shape_of_input),            # shape_i(exp(x)) -> shape_i(x)
+    FnRule(ShapeI, canonical.shape_of_input),            # shape_i(join(0, a, b)) -> shape_i(a) + shape_i(b)
+    FnRule(Shape, canonical.shape_as_lengths),           # shape(f(x)) -> make_vector(shape_i(f(x)), ...)
     FnRule(CheckAndRaise, drop_passed_checks),           # check_and_raise(x, True) -> x
     FnRule((ew.Add, ew.Sub, ew.Neg), canonical.canonical_sum),
     FnRule((ew.Mul, ew.TrueDiv, ew.Neg), canonical.canonical_product),

@@ -39,6 +39,22 @@ def _plural(maker, name, what):
     return make
 
 
+def _named_type(ttype, name, doc):
+    """``ttype`` with a name and a docstring of its own (help(T.dmatrix)); both are
+    instance attributes, so it still equals every TensorType of its dtype and flags."""
+    object.__setattr__(ttype, "__name__", name)
+    object.__setattr__(ttype, "__qualname__", name)
+    object.__setattr__(ttype, "__doc__", doc)
+    return ttype
+
+
+def _typed_maker(ttype):
+    """The plural forms' maker for a type: its dtype unless ``dtype`` is given."""
+    def make(name=None, dtype=None):
+        return (ttype if dtype is None else TensorType(dtype, ttype.broadcastable))(name)
+    return make
+
+
 _SHAPES = {"scalar": (), "vector": (False,), "matrix": (False, False), "row": (True, False),
            "col": (False, True), "tensor3": (False,) * 3, "tensor4": (False,) * 4}
 _PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices", "row": "rows",
@@ -51,10 +67,13 @@ for _kind, _flags in _SHAPES.items():
     globals()[_PLURALS[_kind]] = _plural(globals()[_kind], _PLURALS[_kind],
                                          f"{_PLURALS[_kind]} (config.floatX or ``dtype``)")
     for _prefix, _dtype in PREFIX_DTYPES.items():
-        globals()[_prefix + _kind] = _maker(_flags, _dtype, name=_prefix + _kind)
-        globals()[_prefix + _kind].__doc__ = (f"A symbolic {_dtype} {_kind} named ``name``, "
-                                              f"broadcastable {_flags}.")
-        globals()[_prefix + _PLURALS[_kind]] = _plural(globals()[_prefix + _kind],
+        # a type as a value (Theano's): T.dmatrix is TensorType('float64', (False, False)),
+        # calling it makes a variable, and T.dmatrix('x').type is T.dmatrix
+        globals()[_prefix + _kind] = _named_type(
+            TensorType(_dtype, _flags), _prefix + _kind,
+            f"A symbolic {_dtype} {_kind} named ``name``, broadcastable {_flags}: "
+            f"the TensorType of {_prefix + _kind}('x').")
+        globals()[_prefix + _PLURALS[_kind]] = _plural(_typed_maker(globals()[_prefix + _kind]),
                                                        _prefix + _PLURALS[_kind],
                                                        f"{_dtype} {_PLURALS[_kind]}")
 
@@ -321,13 +340,33 @@ def addbroadcast(x, *axes):
     """``x`` with the given axes flagged broadcastable; their length is checked to be
     1 at run time."""
     x = as_tensor_variable(x)
+    axes = [_axis(a, x) for a in axes]
     flags = tuple(f or a in axes for a, f in enumerate(x.broadcastable))
     return x if flags == x.broadcastable else Rebroadcast(flags)(x)
 
 
-def unbroadcast(g, x):
-    """``g`` summed and flagged so that it has exactly ``x``'s type (gradients use it).
-    Not Theano's T.unbroadcast, which only clears flags: use patternbroadcast for that."""
+def unbroadcast(x, *axes):
+    """``x`` with the broadcastable flag of each of ``axes`` cleared (Theano's
+    T.unbroadcast): those axes no longer stretch in elementwise operations.
+
+    Called with a variable in place of the axes, ``unbroadcast(g, like)`` is the
+    helper the gradients use: ``g`` summed over the axes ``like`` broadcasts and
+    flagged so that it has exactly ``like``'s type."""
+    if len(axes) == 1 and isinstance(axes[0], Variable):
+        return _sum_to_type(x, axes[0])
+    x = as_tensor_variable(x)
+    axes = [_axis(a, x) for a in axes]
+    flags = tuple(f and a not in axes for a, f in enumerate(x.broadcastable))
+    return x if flags == x.broadcastable else Rebroadcast(flags)(x)
+
+
+def _axis(a, x):
+    if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -x.ndim <= a < x.ndim:
+        raise ValueError(f"axis {a!r} does not exist in {x.name or 'a'} {x.ndim}-d tensor")
+    return int(a) % x.ndim
+
+
+def _sum_to_type(g, x):
     g = as_tensor_variable(g)
     if g.ndim > x.ndim:
         g = g.sum(axis=list(range(g.ndim - x.ndim)))
@@ -347,7 +386,11 @@ def patternbroadcast(x, broadcastable):
     """``x`` with exactly the flags ``broadcastable``; axes newly flagged True are
     checked to have length 1 at run time."""
     x = as_tensor_variable(x)
-    return x if tuple(broadcastable) == x.broadcastable else Rebroadcast(tuple(broadcastable))(x)
+    broadcastable = tuple(bool(b) for b in broadcastable)
+    if len(broadcastable) != x.ndim:
+        raise ValueError(f"patternbroadcast: {x.name or 'the tensor'} has {x.ndim} dimensions "
+                         f"but {len(broadcastable)} flags were given")
+    return x if broadcastable == x.broadcastable else Rebroadcast(broadcastable)(x)
 
 
 def alloc(value, *shape):
