@@ -185,7 +185,10 @@ class Config:
         unknown = []
         with warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always")
-            self._load(flags, source, unknown)
+            try:
+                self._load(flags, source, unknown)
+            except ValueError as e:   # say where the value came from
+                raise ValueError(f"{source}: {e}") from None
         for note in notes:   # symgraph's own notes on Theano flags, and any other warning
             if source != "THEANO_FLAGS" or not str(note.message).startswith("symgraph ignores"):
                 warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)

@@ -86,9 +86,9 @@ def test_theano_flags_map_to_options(flags, option, expected):
 
 
 @pytest.mark.parametrize("flags, error, match", [
-    ("device=tpu", ValueError, "config.device: 'tpu' is not a device"),
-    ("floatX=float16", ValueError, "config.floatX must be one of"),
-    ("compute_test_value=yes", ValueError, "config.compute_test_value must be one of"),
+    ("device=tpu", ValueError, "THEANO_FLAGS: config.device: 'tpu' is not a device"),
+    ("floatX=float16", ValueError, "THEANO_FLAGS: config.floatX must be one of"),
+    ("compute_test_value=yes", ValueError, "THEANO_FLAGS: config.compute_test_value must be "),
     ("device", ValueError, "THEANO_FLAGS entry 'device' is not of the form key=value"),
 ])
 def test_bad_theano_flags_are_errors(flags, error, match):
@@ -212,11 +212,12 @@ def test_config_profile_prints_at_exit(tmp_path):
             "g = sg.function([x], x + 1, profile=False)\n"
             "f(np.ones(3)); f(np.ones(4)); g(np.ones(2))\n"
             "assert f.profile.calls == 2 and g.profile is None\n")
-    out, err = _run_python(code, "profile=True", "mode=python")
+    out, err = _run_python(code, "profile=True", f"mode=python,compiledir={tmp_path}")
     assert "Profile of function 'double' (mode=python" in err and "calls: 2," in err
     assert err.count("Profile of") == 1 and out == ""
     target = tmp_path / "profile.txt"
-    _run_python(code, None, f"mode=python,profile=True,profiling.destination={target}")
+    _run_python(code, None, f"mode=python,compiledir={tmp_path},profile=True,"
+                            f"profiling.destination={target}")
     assert "calls: 2," in target.read_text()
 
 
