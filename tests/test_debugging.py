@@ -78,6 +78,17 @@ def test_print_is_kept_by_the_optimizer_and_its_gradient_passes_through(capsys):
     sg.verify_grad(lambda v: T.sum(T.sin(Print("v")(v)) ** 2), [np.array([0.3, -1.2])])
 
 
+@pytest.mark.parametrize("mode", BACKENDS)
+def test_print_inside_scan_prints_every_step(mode, capsys):
+    x = T.dvector("x")
+    out, _ = sg.scan(lambda v, acc: Print("acc")(acc + v), sequences=[x],
+                     outputs_info=[T.constant(0.0)])
+    f = sg.function([x], out, mode=mode)
+    capsys.readouterr()
+    np.testing.assert_array_equal(f(np.arange(3.0)), [0.0, 1.0, 3.0])
+    assert capsys.readouterr().out == "acc __str__ = 0.0\nacc __str__ = 1.0\nacc __str__ = 3.0\n"
+
+
 def test_print_in_debug_mode_prints_once(capsys):
     x = T.dvector("x")
     f = sg.function([x], Print("d", attrs=("sum",))(x) + 1, mode="debug")
