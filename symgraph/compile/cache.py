@@ -79,6 +79,12 @@ def _warn(message):
     warnings.warn(message, CacheWarning, stacklevel=3)
 
 
+# modules of symgraph outside compile/ whose functions are compiled into programs:
+# numba_cpu/runtime_random.py compiles the Philox rounds of ops/random.py, which
+# the reference uses too
+COMPILED_ELSEWHERE = ("ops/random.py",)
+
+
 def backend_version():
     global _version
     if _version is None:
@@ -96,6 +102,10 @@ def backend_version():
                 path = os.path.join(folder, name)
                 with open(path, "rb") as f:
                     h.update(os.path.relpath(path, here).encode() + b"\0" + f.read())
+        # and the modules outside it whose functions a program's runtime compiles
+        for name in COMPILED_ELSEWHERE:
+            with open(os.path.join(os.path.dirname(here), name), "rb") as f:
+                h.update(name.encode() + b"\0" + f.read())
         _version = h.hexdigest()
     return _version
 

@@ -21,7 +21,9 @@ _uniform24 = njit(nogil=True)(rnd.uniform24)
 _TWO_PI = rnd.TWO_PI
 
 
-@njit(cache=True, nogil=True)
+# not cached by Numba on its own: its cache would not see edits of ops/random.py;
+# the programs calling it are cached whole (compile/cache.py hashes that module)
+@njit(nogil=True)
 def random_fill(out, state, new_state, normal, bits24):
     """Fill the C-contiguous ``out`` with a draw from ``state`` (element i from
     the block at counter + i) and write the advanced state into ``new_state``.
