@@ -15,7 +15,10 @@ import threading
 
 import numpy as np
 
-from .late import variable
+from .late import late, variable
+
+# test values are computed by the ops, above the graph (late.py)
+_testvalues = late("symgraph.testvalues")
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _counter = itertools.count()
@@ -112,6 +115,11 @@ class Variable:
         if tag is None:
             tag = self._tag = Tag(self)
         return tag
+
+    def get_test_value(self):
+        """The test value (Theano's): ``x.tag.test_value``, a constant's data or a
+        shared variable's value; AttributeError when there is none."""
+        return _testvalues.get_test_value(self)
 
     def __repr__(self):
         return self.name if self.name else f"<{self.type} {self.owner.op if self.owner else 'input'}>"

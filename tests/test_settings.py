@@ -326,6 +326,8 @@ def test_values_follow_the_graph(test_values):
     expected = np.tanh(np.arange(12.0, dtype="float32").reshape(3, 4) @ np.ones((4, 2)) + 1)
     assert h.tag.test_value.dtype == np.float32 and h.tag.test_value.shape == (3, 2)
     np.testing.assert_allclose(get_test_value(h), expected, rtol=1e-6)
+    assert h.get_test_value() is h.tag.test_value and W.get_test_value().shape == (4, 2)
+    assert T.constant(2.0).get_test_value() == 2.0
     g = sg.grad(h.sum(), W)
     assert g.tag.test_value.shape == (4, 2)
     # a copy recomputes them where it can
@@ -361,6 +363,8 @@ def test_missing_test_values(test_values):
     assert not hasattr(z.tag, "test_value")
     with pytest.raises(AttributeError, match="w has no test value; set w.tag.test_value"):
         get_test_value(w)
+    with pytest.raises(AttributeError, match="w has no test value"):
+        w.get_test_value()
 
 
 def test_bad_test_value_names_the_variable(test_values):
