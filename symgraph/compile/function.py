@@ -1,6 +1,7 @@
 """``function(inputs, outputs, updates=...)``: check the request, build the graph,
 optimize it, hand it to a backend, and wrap the result in a callable that checks
 arguments and applies updates only after everything was computed."""
+import copy
 import time
 import warnings
 
@@ -9,13 +10,12 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs, test_values_as
 from ..shared import SharedVariable
-from .backend import backend
+from .mode import get_mode
 from .inplace import any_overlap
 from .out import unwrap_out
-from .profile import attach as attach_profile
 from .saving import pack, unpack
+from .profile import attach as attach_profile
 from ..tensor.basic import as_tensor_variable, patternbroadcast
-from ..optimize import optimize_fgraph
 
 
 class In:
@@ -104,6 +104,7 @@ class Function:
                           name=name, no_default_updates=no_default_updates)
         self.name = name
         self.mode = mode or config.mode
+        run_mode = get_mode(self.mode)   # a Mode: the optimizer and the backend
         self.trust_input = trust_input
         self.allow_input_downcast = allow_input_downcast
         self.inputs = [i if isinstance(i, In) else In(i) for i in inputs]
@@ -150,14 +151,14 @@ class Function:
         self.n_outputs = len(outs)
         raw = FunctionGraph(input_vars + self.shared, all_outputs)
         started = time.perf_counter()   # the compile time, for profiles (profile.py)
-        self.graph = self.fgraph = optimize_fgraph(raw, config.optimizer)
+        self.graph = self.fgraph = run_mode.optimize(raw)
         self.maker = self  # Theano code reads f.maker.fgraph
         optimized = time.perf_counter()
         # (output index, input index) of each update: a backend may then write an
         # update into its shared variable's buffer (see compile/inplace.py)
         update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
                         for k, t in enumerate(self.update_targets)]
-        self._thunk = backend(self.mode)(self.graph, update_pairs)
+        self._thunk = run_mode.compile(self.graph, update_pairs)
         compiled = time.perf_counter()
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
@@ -431,15 +432,28 @@ class Function:
         return f"<symgraph.Function {self.name or ''} mode={self.mode}>"
 
     def __reduce__(self):
-        # the compiled program cannot be pickled: a pickle holds the request,
-        # and loading compiles it again (saving.py), from the disk cache if it can
-        spec = dict(self._spec, mode=self.mode, name=self.name)
-        return _load_function, (pack(spec), self.trust_input)
+        # The compiled program cannot be pickled: a pickle holds the optimized
+        # graph and what a call needs (saving.py).  Loading compiles that graph
+        # as it is, not optimized again: the same program (from the disk cache
+        # when it is there), so the same results as this function gives.
+        outs = self.graph.outputs
+        state = dict(inputs=self.inputs,
+                     outputs=outs[0] if self.single_output else list(outs[:self.n_outputs]),
+                     updates=list(zip(self.update_targets, outs[self.n_outputs:])),
+                     allow_input_downcast=self.allow_input_downcast, name=self.name,
+                     trust_input=self.trust_input)
+        return _load_function, (pack(state), self.mode)
 
 
-def _load_function(packed, trust_input):
-    """A pickled Function, compiled again (Function.__reduce__)."""
-    return function(**unpack(*packed), trust_input=trust_input)
+def _load_function(packed, mode):
+    """A pickled Function (Function.__reduce__), its saved graph compiled as it is:
+    givens and default updates are in it already."""
+    as_saved = copy.copy(get_mode(mode))
+    as_saved.optimizer = "None"
+    f = function(**unpack(*packed), mode=as_saved, on_unused_input="ignore",
+                 no_default_updates=True)
+    f.mode = mode
+    return f
 
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",

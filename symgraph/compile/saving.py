@@ -1,9 +1,11 @@
 """Pickling compiled functions: what is saved is what builds them again.
 
 A ``Function`` holds a compiled program that cannot be pickled; its pickle is
-the request it was made from (inputs, outputs, updates, givens, mode, ...,
-``Function.__reduce__``), and loading it compiles that request again, which
-finds the program in the disk cache when the same program was compiled before.
+its optimized graph with what a call needs (its inputs with their defaults and
+names, the update targets, the mode: ``Function.__reduce__``), and loading it
+compiles that graph as it is, without optimizing it again: the same program,
+found in the disk cache when it was compiled there before, with the same
+results.
 
 Pickle walks objects recursively, and a graph is a chain ``variable -> node ->
 input variable -> ...``: a deep graph (a long training step) would exhaust
