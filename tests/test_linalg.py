@@ -94,3 +94,15 @@ def test_gaussian_log_likelihood_gradient():
 
     rng = np.random.default_rng(3)
     sg.verify_grad(nll, [rng.normal(size=(3, 3)), rng.normal(size=3)], rng=rng)
+
+
+def test_shapes_are_known_without_computing():
+    # a zero matrix: computing the inverse, the factor or the solution would raise
+    a, b = T.dmatrices("a", "b")
+    outs = [T.nlinalg.matrix_inverse(a).shape, T.slinalg.cholesky(a).shape,
+            T.slinalg.solve(a, b).shape, T.nlinalg.det(a).shape]
+    f = sg.function([a, b], outs, mode="python")
+    ops = {str(n.op) for n in f.graph.toposort()}
+    assert not ops & {"matrix_inverse", "cholesky", "solve", "det"}, ops
+    got = f(np.zeros((3, 3)), np.zeros((3, 2)))
+    assert [list(s) for s in got] == [[3, 3], [3, 3], [3, 2], []]
