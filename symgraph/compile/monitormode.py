@@ -10,8 +10,8 @@ position in the optimized graph's order (``f.graph.toposort()``), the node,
 and its thunk ``fn``: ``fn.inputs`` and ``fn.outputs`` are lists of
 one-element lists holding the values (Theano's storage cells; the outputs'
 hold None before the node runs, and what ``post_func`` leaves there is what
-the next nodes read).  ``compile_stepwise`` is the node-by-node backend that
-NanGuardMode (nanguardmode.py) uses too.
+the next nodes read).  NanGuardMode (nanguardmode.py) is a MonitorMode that
+checks each node's outputs.
 """
 import numpy as np
 
@@ -91,4 +91,5 @@ class MonitorMode(Mode):
             self.post_func(i, node, fn)
 
     def compile(self, fgraph, update_pairs=()):
+        """The node-by-node run of ``fgraph`` (updates are applied by ``function``)."""
         return compile_stepwise(fgraph, self.eval)

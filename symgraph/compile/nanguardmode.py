@@ -15,8 +15,7 @@ import numpy as np
 from ..printing import pp
 from ..shared import SharedVariable
 from .errors import node_message
-from .mode import Mode
-from .monitormode import compile_stepwise
+from .monitormode import MonitorMode
 
 BIG = 1e10
 
@@ -32,21 +31,16 @@ def _label(var):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class NanGuardMode(Mode):
+class NanGuardMode(MonitorMode):
     """Raises NanGuardError at the first node producing NaN (``nan_is_error``),
     Inf (``inf_is_error``) or an absolute value above 1e10 (``big_is_error``),
     naming the node and the user's line that built it; ``optimizer`` as for
-    ``Mode``.  Runs each op's ``perform`` (no compiled code)."""
-
-    # each elementwise op stays its own node (and keeps the line that built it)
-    skip_passes = ("fusion",)
+    ``Mode``.  Runs each op's ``perform`` node by node, unfused, as MonitorMode
+    does, with this check after each node."""
 
     def __init__(self, nan_is_error=True, inf_is_error=True, big_is_error=True,
                  optimizer="default", linker=None):
-        if linker not in (None, "py", "python"):
-            raise ValueError(f"NanGuardMode runs each op's perform in Python; "
-                             f"linker={linker!r} cannot be used with it")
-        super().__init__("python", optimizer)
+        super().__init__(optimizer=optimizer, linker=linker)
         self.nan_is_error, self.inf_is_error = bool(nan_is_error), bool(inf_is_error)
         self.big_is_error = bool(big_is_error)
 
@@ -65,7 +59,8 @@ class NanGuardMode(Mode):
                 return f"a value of absolute size {finite.max():.3g} (above {BIG:g})"
         return None
 
-    def check_node(self, i, node, fn):
+    def eval(self, i, node, fn):
+        """Run node ``i`` (``fn``) and raise if an output has a problem."""
         fn()
         for var, cell in zip(node.outputs, fn.outputs):
             found = self.problem(cell[0])
@@ -76,7 +71,8 @@ class NanGuardMode(Mode):
                     node))
 
     def compile(self, fgraph, update_pairs=()):
-        compiled = compile_stepwise(fgraph, self.check_node)
+        """The node-by-node run of ``fgraph``, checking its arguments first."""
+        compiled = super().compile(fgraph, update_pairs)
         run_nodes = compiled.run
 
         def run(values):

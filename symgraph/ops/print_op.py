@@ -36,6 +36,9 @@ def show(message, attrs, value, dtype=None):
 
 @dataclass(frozen=True)
 class Print(Op):
+    """``Print(message, attrs=("__str__",))(x)`` is ``x``, printing
+    ``<message> <attr> = <value>`` for each attribute whenever a call computes it."""
+
     message: str = ""
     attrs: tuple = ("__str__",)
     # a new op for every Print built: two Prints are never merged into one
