@@ -15,7 +15,6 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, Variable
 from ..ops.random import RandomDraw, check_state, seeded_state
-from ..ops.shape import Shape
 from ..shared import SharedVariable
 from ..types import TensorType
 from . import basic as B
@@ -79,9 +78,7 @@ def _sizes(size, ndim, params):
             for p in shaped[1:]:
                 total = total + p
             scalars = B._shape_scalars(total.shape)
-    elif (isinstance(size, Variable) and size.ndim == 1 and not isinstance(size, Constant)
-          and not (size.owner is not None and isinstance(size.owner.op, Shape))
-          and not (size.owner is not None and type(size.owner.op).__name__ == "MakeVector")):
+    elif B._unknown_length(size):
         if ndim is None:
             raise ValueError("random draw: size is a symbolic vector whose length is not known "
                              "until run time; pass ndim= (its length)")
