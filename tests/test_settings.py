@@ -396,3 +396,15 @@ def test_scan_step_gets_test_values(test_values):
     with pytest.raises(ValueError, match=r"dot\(x\[t\], bad\) fails on the test values: "
                                          r"x\[t\] has shape \(4,\); bad has shape \(5, 3\)"):
         sg.scan(lambda row: T.dot(row, bad), sequences=x)
+
+
+def test_jacobian_and_hessian_get_test_values(test_values):
+    test_values("raise")
+    x = T.dvector("x")
+    x.tag.test_value = np.array([0.5, 1.5, 2.0])
+    J = sg.gradient.jacobian(T.tanh(x) * x.sum(), x)   # its seed row gets row 0 of the identity
+    t = np.tanh(x.tag.test_value)
+    expected = np.diag((1 - t ** 2) * x.tag.test_value.sum()) + t[:, None]
+    np.testing.assert_allclose(J.tag.test_value, expected)
+    H = sg.gradient.hessian((x ** 3).sum(), x)
+    np.testing.assert_allclose(H.tag.test_value, np.diag(6 * x.tag.test_value))

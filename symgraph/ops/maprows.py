@@ -15,6 +15,7 @@ import numpy as np
 from ..graph import clone_replace, close_over
 from ..late import late, tensor as T
 from ..types import TensorType, is_float
+from .. import testvalues
 from .base import InnerGraphOp
 
 # MapRows' gradient is a map of the inner graph's gradient, which sits above
@@ -122,7 +123,10 @@ class MapRows(InnerGraphOp):
 
 def row_placeholder(sequence, name=None):
     """A variable standing for one row of ``sequence`` (to build a map_rows body)."""
-    return TensorType(sequence.dtype, sequence.broadcastable[1:])(name)
+    placeholder = TensorType(sequence.dtype, sequence.broadcastable[1:])(name)
+    # the body's code then computes test values too (config.compute_test_value)
+    testvalues.give_first_row(sequence, placeholder)
+    return placeholder
 
 
 def map_rows(outputs, sequences, rows):
