@@ -69,18 +69,22 @@ def _time_limited(seconds, fn):
         if state["armed"]:
             raise _Timeout()
 
+    outer, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if 0 < outer <= seconds:
+        return _NOT_RUN   # the outer deadline comes first: leave it to fire as set
     previous = signal.signal(signal.SIGALRM, on_alarm)
     start = time.monotonic()
-    outer, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        if 0 < outer <= seconds:
-            return _NOT_RUN   # the outer deadline comes first: leave it to fire as set
-        return fn()
+        try:
+            # armed inside the try: a short limit can fire before the next line
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return fn()
+        finally:
+            state["armed"] = False        # from here on a late alarm does nothing
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Timeout:
         return _TIMED_OUT
     finally:
-        state["armed"] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer > 0:
             left = outer - (time.monotonic() - start)
