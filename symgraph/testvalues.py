@@ -42,7 +42,7 @@ def _test_value(var):
 
 
 def _name(var):
-    return var.name if var.name else "x"
+    return var.name if var.name else "v"   # unnamed: the message says v.tag.test_value
 
 
 def _describe(var, value):
@@ -87,9 +87,9 @@ def compute(node):
         out.tag.test_value = np.asarray(value, dtype=out.type.dtype)
 
 
-
 def give_first_row(var, placeholder):
-    """A step's placeholder (scan) gets row 0 of ``var``'s test value, when it has one."""
+    """A step's placeholder (scan, map_rows) gets row 0 of ``var``'s test value, when
+    it has one."""
     value = _test_value(var)
     if value is not _MISSING and np.shape(value)[0] > 0:
         placeholder.tag.test_value = value[0]
