@@ -45,6 +45,7 @@ def _named_type(ttype, name, doc):
     object.__setattr__(ttype, "__name__", name)
     object.__setattr__(ttype, "__qualname__", name)
     object.__setattr__(ttype, "__doc__", doc)
+    object.__setattr__(ttype, "__module__", __name__)   # where it is defined (the API reference)
     return ttype
 
 
