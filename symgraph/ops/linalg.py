@@ -49,10 +49,9 @@ class _LinalgOp(Op):
             raise np.linalg.LinAlgError(f"{self.name}: {self.failure}") from None
 
 
-@dataclass(frozen=True)
-class MatrixInverse(_LinalgOp):
-    """The inverse of a square matrix."""
-    name = "matrix_inverse"
+class _SquareToSquare(_LinalgOp):
+    """A square matrix in, a matrix of its shape out, through ``numpy_fn``."""
+    numpy_fn = None
     shape_of = 0
 
     def make_node(self, a):
@@ -61,7 +60,14 @@ class MatrixInverse(_LinalgOp):
 
     def perform(self, a):
         _square(a, self.name)
-        return self.lapack(np.linalg.inv, a)
+        return self.lapack(type(self).numpy_fn, a)
+
+
+@dataclass(frozen=True)
+class MatrixInverse(_SquareToSquare):
+    """The inverse of a square matrix."""
+    name = "matrix_inverse"
+    numpy_fn = np.linalg.inv
 
     def grad(self, inputs, outputs, grads):
         # d(A^-1) = -A^-1 dA A^-1, so dA's gradient is -A^-T g A^-T
@@ -91,20 +97,12 @@ class Det(_LinalgOp):
 
 
 @dataclass(frozen=True)
-class Cholesky(_LinalgOp):
+class Cholesky(_SquareToSquare):
     """The lower Cholesky factor L of a symmetric positive-definite matrix (A = L L^T);
     only the lower triangle of A is read."""
     name = "cholesky"
     failure = "the matrix is not positive definite"
-    shape_of = 0
-
-    def make_node(self, a):
-        _matrix(a, self.name)
-        return self.apply([a], [TensorType(_float_dtype(a.dtype), a.broadcastable)])
-
-    def perform(self, a):
-        _square(a, self.name)
-        return self.lapack(np.linalg.cholesky, a)
+    numpy_fn = np.linalg.cholesky
 
     def grad(self, inputs, outputs, grads):
         # A symmetric perturbation dA moves L by dL = L Phi(L^-1 dA L^-T), Phi keeping
