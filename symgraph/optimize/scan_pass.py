@@ -7,6 +7,8 @@ handled there).  A state whose trace is read only as ``trace[-1]`` keeps
 just its last value: its buffer has the look-back's rows, whatever the
 number of steps, and the output is that one row (none when no step ran, so
 ``[-1]`` still fails on an empty loop, as it would on the full trace).
+A state that only accumulates terms (a gradient's sum over the steps) has
+them summed after the loop (scan_sums.py).
 """
 import dataclasses
 
@@ -15,6 +17,7 @@ from ..late import tensor as T
 from ..ops.blas import Dot
 from ..ops.indexing import Subtensor
 from ..ops.scan import Scan
+from .scan_sums import sum_after_loop
 
 
 class ScanPass:
@@ -29,19 +32,21 @@ class ScanPass:
         replace = {}
         for node in nodes:      # in order: a scan's inputs may come from an earlier one
             inputs = clone_replace(list(node.inputs), replace) if replace else list(node.inputs)
-            op, inputs = _hoist(node.op, inputs, stats)
-            inner = optimize_outputs(op.inner_outputs, "fast_run", stats)
             modes = tuple("last" if mode == "trace" and _only_last(clients.get(out, []))
-                          else mode for mode, out in zip(op.state_modes, node.outputs))
+                          else mode for mode, out in zip(node.op.state_modes, node.outputs))
             if stats is not None:
                 stats["scan_last_only"] += sum(m == "last" for m in modes) - \
-                    sum(m == "last" for m in op.state_modes)
-            op = dataclasses.replace(op, inner_outputs=tuple(inner), state_modes=modes)
+                    sum(m == "last" for m in node.op.state_modes)
+            op = dataclasses.replace(node.op, state_modes=modes)
+            op, inputs, rebuild = sum_after_loop(op, inputs, stats)
+            op, inputs = _hoist(op, inputs, stats)
+            inner = optimize_outputs(op.inner_outputs, "fast_run", stats)
+            op = dataclasses.replace(op, inner_outputs=tuple(inner))
             if op == node.op and all(a is b for a, b in zip(inputs, node.inputs)):
                 continue
             new = op.make_node(*inputs)
             new.trace = node.trace
-            replace.update(zip(node.outputs, new.outputs))
+            replace.update(zip(node.outputs, rebuild(new.outputs) if rebuild else new.outputs))
         return clone_replace(outputs, replace) if replace else outputs
 
 
