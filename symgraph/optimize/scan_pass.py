@@ -31,7 +31,7 @@ class ScanPass:
         clients = FunctionGraph(graph_inputs(outputs), outputs).clients
         replace = {}
         for node in nodes:      # in order: a scan's inputs may come from an earlier one
-            inputs = clone_replace(list(node.inputs), replace) if replace else list(node.inputs)
+            inputs = _clone(list(node.inputs), replace) if replace else list(node.inputs)
             modes = tuple("last" if mode == "trace" and _only_last(clients.get(out, []))
                           else mode for mode, out in zip(node.op.state_modes, node.outputs))
             if stats is not None:
@@ -47,7 +47,22 @@ class ScanPass:
             new = op.make_node(*inputs)
             new.trace = node.trace
             replace.update(zip(node.outputs, rebuild(new.outputs) if rebuild else new.outputs))
-        return clone_replace(outputs, replace) if replace else outputs
+        return _clone(outputs, replace) if replace else outputs
+
+
+def _clone(outputs, memo):
+    """clone_replace with one memo for every call of the pass: a node
+    between two scans (the forward loop's output layer, read by the loss and
+    by the backward loop) is copied once, not once per reader."""
+    for node in toposort(outputs):
+        new_inputs = [memo.get(i, i) for i in node.inputs]
+        if any(a is not b for a, b in zip(new_inputs, node.inputs)) and \
+                node.outputs[0] not in memo:
+            new_node = node.clone_with_new_inputs(new_inputs)
+            for old, new in zip(node.outputs, new_node.outputs):
+                new.name = old.name
+                memo.setdefault(old, new)
+    return [memo.get(o, o) for o in outputs]
 
 
 def _only_last(clients):
