@@ -62,6 +62,10 @@ def test_rnn_gradient_has_one_scatter_and_one_product_after_the_loop():
                 n.inputs[1] is backward.outputs[-1]]
     assert len(scatters) == 1 and len(products) >= 1, after
     assert f.maker.fgraph.outputs[0].owner is scatters[0]
+    # the output layer, read by the softmax's gradient and by the backward
+    # loop, is computed once
+    assert len([n for n in f.maker.fgraph.toposort() if isinstance(n.op, Dot) and
+                n.inputs[0] in forward.outputs and n.inputs[1] is f.maker.fgraph.inputs[2]]) == 1
 
 
 def _batch_rnn(X, W, U, b, C, h0):
