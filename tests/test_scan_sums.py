@@ -52,6 +52,8 @@ def test_rnn_gradient_has_one_scatter_and_one_product_after_the_loop():
     assert not [n for n in inner if isinstance(n.op, IncSubtensor)], inner
     assert not [n for n in inner if isinstance(n.op, Dot) and n.outputs[0].ndim == 2], inner
     assert backward.op.state_modes == ("final",)
+    # nor is the step's sigmoid computed again: its gradient reads the forward trace
+    assert not [n for n in inner if "sigmoid" in str(n.op)], inner
     # after it: one scatter of the stacked rows (the word indices, the loop's
     # per-step gradient) and one product of the stacked rows
     after = [n for n in f.maker.fgraph.toposort()

@@ -160,9 +160,11 @@ def _reverse_scan(op, inputs, outputs, output_grads):
     carries A (L rows): A[i] is the gradient gathered so far for B[L + t - i],
     so A[0] is complete when step t is reached (every later reader is done).
     The step's vector-Jacobian product comes from one ``grad`` call; its tap
-    gradients are added to A shifted by one row.  Non-sequence gradients are
-    summed in carried accumulators; after the loop A, reversed, is the
-    initial values' gradient."""
+    gradients are added to A shifted by one row; where it reads the value the
+    step returned (a sigmoid's output), that value is read from the forward
+    trace, not computed again.  Non-sequence gradients are summed in carried
+    accumulators (optimize/scan_sums.py moves them after the loop); after
+    the loop A, reversed, is the initial values' gradient."""
     k, s = op.n_sequences, op.n_states
     n, seqs, inits, fixed = inputs[0], inputs[1:1 + k], inputs[1 + k:1 + k + s], inputs[1 + k + s:]
     if any(m == "final" and not _is_zero(g, o)
@@ -191,6 +193,12 @@ def _reverse_scan(op, inputs, outputs, output_grads):
             tap_rows.append(rev(buf[look + tap:]) if op.state_modes[j] == "trace" else None)
     cots = [rev(output_grads[j]) for j in trace] + \
         [rev(output_grads[s + m]) for m in mapped_float]
+    # the values the step returned, read back instead of computed again where
+    # the gradient needs them (sigmoid's and tanh's gradients read their output)
+    returned = [op.inner_outputs[j] for j in trace] + [op.inner_outputs[s + m] for m in mapped_float]
+    done = [rev(outputs[j]) for j in trace] + [rev(outputs[s + m]) for m in mapped_float]
+    reuse = [i for i, (v, rows) in enumerate(zip(returned, done))
+             if v.type == T.TensorType(rows.dtype, rows.broadcastable[1:])]
 
     # every row the step reads is a sequence of the backward loop; the float
     # ones are differentiated
@@ -204,6 +212,7 @@ def _reverse_scan(op, inputs, outputs, output_grads):
         it = iter(args)
         rows = {v: next(it) for v, _ in seq_args + tap_args}
         cot = [next(it) for _ in cots]
+        returned_rows = [next(it) for _ in reuse]
         carries = [next(it) for _ in trace]
         sums = [next(it) for _ in fixed_float]
         outer_fixed = [next(it) for _ in fixed_in]
@@ -216,6 +225,12 @@ def _reverse_scan(op, inputs, outputs, output_grads):
         float_rows = [seq_args[i][0] for i in float_seqs] + float_taps
         wrt = [rows[v] for v in float_rows] + [outer_fixed[i] for i in fixed_float]
         grads = _grad.grad(None, wrt, known_grads=seeds, disconnected_inputs="ignore")
+        back_in = {new_values[i]: row for i, row in zip(reuse, returned_rows)
+                   if new_values[i] not in rows and new_values[i] not in outer_fixed}
+        if back_in:
+            present = [gr for gr in grads if gr is not None]
+            it_new = iter(clone_replace(present, back_in))
+            grads = [None if gr is None else next(it_new) for gr in grads]
         g = dict(zip(float_rows, grads))
         seq_grads = [g[seq_args[i][0]] for i in float_seqs]
         new_carries = []
@@ -237,7 +252,8 @@ def _reverse_scan(op, inputs, outputs, output_grads):
     zeros_sums = [T.zeros_like(fixed[i]) for i in fixed_float]
     infos = [None] * len(float_seqs) + zeros_carry + zeros_sums
     back = n if op.truncate_gradient < 0 else T.minimum(n, op.truncate_gradient)
-    results, _ = _front.scan(step, sequences=[r for _, r in seq_args + tap_args] + cots,
+    results, _ = _front.scan(step, sequences=[r for _, r in seq_args + tap_args] + cots +
+                             [done[i] for i in reuse],
                              outputs_info=infos, non_sequences=list(fixed), n_steps=back,
                              return_list=True,
                              _finals=range(len(float_seqs), len(infos)))
