@@ -140,3 +140,25 @@ def test_a_scatter_at_a_constant_row_and_truncation_keep_their_values(mode):
     got = f(xv, Wv, wv)
     np.testing.assert_allclose(got[0], gW)
     np.testing.assert_allclose(got[1], gw)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_shared_variables_that_fn_accumulates_are_summed_after_the_loop(mode):
+    # updates returned from fn that only add to the shared value: no state left
+    # in the loop; an int32 total stays int32; with no step the values are kept
+    total = sg.shared(np.int32(5), name="total")
+    vec = sg.shared(np.zeros(3, np.float32), name="vec")
+    x, M = T.ivector("x"), T.fmatrix("M")
+    out, updates = sg.scan(lambda xt, mt: (xt * 2, {total: total + xt, vec: vec + mt * 2}),
+                           sequences=[x, M])
+    f = sg.function([x, M], out, updates=updates, mode=mode)
+    (node,) = _scans(f)
+    assert node.op.state_modes == ()
+    m = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.testing.assert_array_equal(f(np.array([1, 2, 3, 4], np.int32), m), [2, 4, 6, 8])
+    assert total.get_value() == 15 and total.get_value().dtype == np.int32
+    np.testing.assert_array_equal(vec.get_value(), 2 * m.sum(axis=0))
+    assert vec.get_value().dtype == np.float32
+    f(np.zeros(0, np.int32), np.zeros((0, 3), np.float32))
+    assert total.get_value() == 15
+    np.testing.assert_array_equal(vec.get_value(), 2 * m.sum(axis=0))
