@@ -195,7 +195,8 @@ def _reverse_scan(op, inputs, outputs, output_grads):
         [rev(output_grads[s + m]) for m in mapped_float]
     # the values the step returned, read back instead of computed again where
     # the gradient needs them (sigmoid's and tanh's gradients read their output)
-    returned = [op.inner_outputs[j] for j in trace] + [op.inner_outputs[s + m] for m in mapped_float]
+    returned = [op.inner_outputs[j] for j in trace] + \
+        [op.inner_outputs[s + m] for m in mapped_float]
     done = [rev(outputs[j]) for j in trace] + [rev(outputs[s + m]) for m in mapped_float]
     reuse = [i for i, (v, rows) in enumerate(zip(returned, done))
              if v.type == T.TensorType(rows.dtype, rows.broadcastable[1:])]

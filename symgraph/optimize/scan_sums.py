@@ -105,8 +105,10 @@ def sum_after_loop(op, inputs, stats=None):
             if j in states:
                 total = states[j]
             elif _zeros_initial(init) and forms[0].ndim == init.ndim - 1 and \
-                    forms[0].owner is not None and isinstance(forms[0].owner.op, (Dot, IncSubtensor)):
-                # a matrix product or a scatter into zeros has the state's shape
+                    not any(forms[0].broadcastable) and forms[0].owner is not None and \
+                    isinstance(forms[0].owner.op, (Dot, IncSubtensor)):
+                # a matrix product or a scatter into zeros, added to the state
+                # without broadcasting: it has the state's shape
                 total, forms = forms[0], forms[1:]
             else:
                 total = init[0]
