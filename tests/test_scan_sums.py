@@ -162,3 +162,18 @@ def test_shared_variables_that_fn_accumulates_are_summed_after_the_loop(mode):
     f(np.zeros(0, np.int32), np.zeros((0, 3), np.float32))
     assert total.get_value() == 15
     np.testing.assert_array_equal(vec.get_value(), 2 * m.sum(axis=0))
+
+
+def test_a_running_sum_read_inside_the_step_stays_in_the_loop():
+    total = sg.shared(0.5, name="total")
+    x = T.dvector("x")
+
+    def step(xt):
+        new = total + xt
+        return new * 2, {total: new}      # the running sum is also read by the step
+    seen, updates = sg.scan(step, sequences=x)
+    f = sg.function([x], seen, updates=updates, mode="python")
+    assert _scans(f)[0].op.state_modes == ("final",)
+    xv = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(f(xv), 2 * (0.5 + np.cumsum(xv)))
+    assert total.get_value() == 6.5

@@ -59,7 +59,9 @@ def sum_after_loop(op, inputs, stats=None):
         node = new.owner
         if node is None or not isinstance(node.op, ew.Add) or \
                 [c for c in clients.get(acc, [])] != [(node, node.inputs.index(acc))] or \
-                node.inputs.count(acc) != 1 or acc in op.inner_outputs:
+                node.inputs.count(acc) != 1 or acc in op.inner_outputs or \
+                clients.get(new, []) != [("output", j)]:
+            # the running sum read inside the step (or returned twice) is needed there
             continue
         forms, rest = [], []
         for term in _terms([v for v in node.inputs if v is not acc], clients):
