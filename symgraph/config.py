@@ -136,6 +136,9 @@ class Config:
     # Numba never frees machine code: programs past this many are compiled by a
     # helper process and loaded from the disk cache (compile_worker.py); -1: never
     compile_in_process = _Option(8, convert=int)
+    # freed memory glibc keeps for the next call instead of handing it back to
+    # the system (numba_cpu/memory.py); 0: leave the C allocator as it is
+    malloc_keep_mb = _Option(64.0, convert=float)
     # function(..., profile=True) for every function; summaries printed at exit (profile.py)
     profile = _Option(False, convert=_flag)
     # compute each new node's value on its inputs' test values (x.tag.test_value) when built

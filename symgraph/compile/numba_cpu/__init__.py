@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from ...config import config
 from ...graph import format_trace
 from .. import cache
 from ..backend import Compiled
@@ -31,7 +32,7 @@ from ..errors import reraise_with_node
 from ..generate import generate
 from ..inplace import dealias, reachable_for_writing
 from ..python import compile_python
-from . import compile_worker, emit
+from . import compile_worker, emit, memory
 import numba
 from numba import types
 from numba.core.errors import NumbaError
@@ -86,6 +87,7 @@ def load_program(fgraph, program):
     """The callable of ``program``, compiled (from memory, the disk cache, or
     Numba): the dispatcher of its one function, or the Python function calling
     its chunks (chunks.py)."""
+    memory.keep_freed_memory(config.malloc_keep_mb)
     key = cache.program_key(program.source, [v.type for v in fgraph.inputs],
                             [(c.dtype.str, c.ndim, c.flags.writeable) for c in program.const_args])
     # threads compiling one graph at once: one compiles, the others wait and then
