@@ -4,6 +4,13 @@ by name: 'fast_run' runs every pass, 'fast_compile' merge and canonicalize,
 
 Constant folding comes after stabilization: folded first, ``log(sigmoid(c))``
 would become ``log(0)`` before the stable form could be written.
+
+The scan pass comes right after canonicalization, so that what it builds
+outside the loops (the sums taken after a loop, scan_sums.py; the hoisted
+products) goes through the later passes like any graph (a gradient scattered
+after the loop becomes a scatter into the updated table, stabilize.py).  Its
+own work needs only canonical graphs: each inner graph is optimized by a full
+run of the passes of its own.
 """
 from .engine import RewritePass
 from .fusion import FusionPass
@@ -14,11 +21,11 @@ from .sympy_pass import SympyPass
 PASSES = [
     RewritePass("merge", []),
     RewritePass("canonicalize", CANONICAL),
+    ScanPass(),
     RewritePass("stabilize", STABILIZE + CANONICAL),
     SympyPass(RewritePass("sympy", CANONICAL)),
     RewritePass("specialize", FOLD + STABILIZE + SPECIALIZE + CANONICAL),
     FusionPass(RewritePass("fusion", [])),
-    ScanPass(),
 ]
 
 OPTIMIZERS = {

@@ -114,6 +114,7 @@ STABILIZE = [
     FnRule(Softmax, stabilize.softmax_from_log_softmax, asks_graph=True),  # softmax -> exp(log_softmax)
     FnRule(ew.Mul, stabilize.push_into_scatter),         # a * inc(0, v, i) -> inc(0, v * a[i], i)
     FnRule(ew.Mul, stabilize.distribute_to_absorb),      # a * (v/a - b) -> v - a*b
+    FnRule((ew.Add, ew.Sub), stabilize.add_into_scatter),  # x + inc(0, v, i) -> inc(x, v, i)
     # exp(-z) / sqr(1 + exp(-z)) -> sigmoid(z) * sigmoid(-z)
     FnRule((ew.Mul, ew.TrueDiv, ew.Neg), sigmoids.simplify_sigmoid_product),
     # (v*(1 + exp(-x)) - y) * sigmoid(x) -> v - y*sigmoid(x)

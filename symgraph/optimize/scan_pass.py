@@ -8,7 +8,8 @@ just its last value: its buffer has the look-back's rows, whatever the
 number of steps, and the output is that one row (none when no step ran, so
 ``[-1]`` still fails on an empty loop, as it would on the full trace).
 A state that only accumulates terms (a gradient's sum over the steps) has
-them summed after the loop (scan_sums.py).
+them summed after the loop (scan_sums.py).  Fixed inputs that the step
+no longer reads are dropped.
 """
 import dataclasses
 
@@ -42,6 +43,7 @@ class ScanPass:
             op, inputs = _hoist(op, inputs, stats)
             inner = optimize_outputs(op.inner_outputs, "fast_run", stats)
             op = dataclasses.replace(op, inner_outputs=tuple(inner))
+            op, inputs = _drop_unused_fixed(op, inputs, stats)
             if op == node.op and all(a is b for a, b in zip(inputs, node.inputs)):
                 continue
             new = op.make_node(*inputs)
@@ -63,6 +65,24 @@ def _clone(outputs, memo):
                 new.name = old.name
                 memo.setdefault(old, new)
     return [memo.get(o, o) for o in outputs]
+
+
+def _drop_unused_fixed(op, inputs, stats):
+    """Fixed inputs the step no longer reads (the zeros a gradient was
+    scattered into, its sum now taken after the loop) are not passed."""
+    k = op.n_sequences
+    fixed_at = k + sum(len(t) for t in op.state_taps)
+    used = set(graph_inputs(list(op.inner_outputs)))
+    keep = [j for j, v in enumerate(op.inner_inputs[fixed_at:]) if v in used]
+    n_fixed = len(op.inner_inputs) - fixed_at
+    if len(keep) == n_fixed:
+        return op, inputs
+    if stats is not None:
+        stats["scan_unused_fixed"] += n_fixed - len(keep)
+    outer_at = 1 + k + op.n_states
+    new_op = dataclasses.replace(op, inner_inputs=op.inner_inputs[:fixed_at] + tuple(
+        op.inner_inputs[fixed_at + j] for j in keep))
+    return new_op, inputs[:outer_at] + [inputs[outer_at + j] for j in keep]
 
 
 def _only_last(clients):

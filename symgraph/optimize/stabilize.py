@@ -9,7 +9,8 @@ general rules take it apart: a product with a scatter into zeros (seen
 through transposes) moves into the scattered values, ``A * inc(0, v, idx) ->
 inc(0, v * A[idx], idx)``, where ``v * A[idx]`` is ``g / p * p`` and cancels;
 and a product over a sum is distributed when that lets a term absorb the
-factor (a scatter, or a term that divides by the factor).
+factor (a scatter, or a term that divides by the factor).  A scatter into
+zeros added to a value of the sum's type is a scatter into that value.
 """
 from ..ops import elemwise as ew
 from ..ops.indexing import IncSubtensor, Subtensor
@@ -64,6 +65,10 @@ def _push(a, scatter):
         inverse = tuple(order.index(i) for i in range(len(order)))
         return node.op(_push(DimShuffle(a.broadcastable, inverse)(a), node.inputs[0]))
     zeros, values, *index = node.inputs
+    if all(a.broadcastable):
+        # one value for every position: a factor of each scattered value as it is
+        return node.op(zeros, ew.Mul()(values, DimShuffle(a.broadcastable,
+                                                          ("x",) * values.ndim)(a)), *index)
     return node.op(zeros, ew.Mul()(values, Subtensor(node.op.spec)(a, *index)), *index)
 
 
@@ -92,9 +97,37 @@ def push_into_scatter(out):
         if scatter_node.inputs[1].dtype != out.dtype:
             continue
         a = _split(node, k)
-        # a[idx] must index the same positions as the scatter: no broadcasting
-        if a is not None and a.broadcastable == f.broadcastable:
+        # a[idx] must index the same positions as the scatter: no broadcasting,
+        # or a is one value (a learning rate)
+        if a is not None and a.ndim == f.ndim and \
+                (a.broadcastable == f.broadcastable or all(a.broadcastable)):
             return _push(a, f)
+    return None
+
+
+def add_into_scatter(out):
+    """``x + inc(0, v, idx) -> inc(x, v, idx)`` and ``x - inc(0, v, idx) -> inc(x, -v, idx)``
+    when x has the sum's type (no broadcasting): only the scattered positions
+    are computed (an update of an embedding table touches the rows used)."""
+    node = out.owner
+    if not _one_dtype(node, out.dtype):
+        return None
+    for k, f in enumerate(node.inputs):
+        scatter = f.owner
+        if scatter is None or not isinstance(scatter.op, IncSubtensor) or \
+                scatter.op.set_instead_of_inc or not is_zeros(scatter.inputs[0]) or \
+                f.type != out.type or (isinstance(node.op, ew.Sub) and k == 0):
+            continue
+        others = node.inputs[:k] + node.inputs[k + 1:]
+        for j, x in enumerate(others):
+            if x.type != out.type:
+                continue
+            _, values, *index = scatter.inputs
+            if isinstance(node.op, ew.Sub):
+                values = ew.Neg()(values)
+            result = scatter.op(x, values, *index)
+            rest = others[:j] + others[j + 1:]
+            return ew.Add()(result, *rest) if rest else result
     return None
 
 
