@@ -2,6 +2,7 @@
 Theano's mode names.  Printed text is read from the test's stdout (capsys:
 the Numba program prints through Python's sys.stdout)."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -172,6 +173,16 @@ def test_nan_guard_names_the_first_bad_node_and_the_line_that_built_it(value, fo
     assert re.search(r'built at: File ".*test_debugging.py", line \d+: ' + re.escape(code), message)
     assert isinstance(info.value, AssertionError)
     np.testing.assert_array_equal(w.get_value(), before)    # the failed call changed nothing
+
+
+def test_nan_guard_reports_instead_of_numpy_warning():
+    f, _ = _guarded()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # a RuntimeWarning would fail here
+        with pytest.raises(NanGuardError, match="NaN produced by log"):
+            f([0.5, -1.0])
+        with pytest.raises(NanGuardError, match="Inf produced by truediv"):
+            f([0.5, 1.0])
 
 
 def test_nan_guard_checks_can_be_switched_off_and_inputs_are_checked():

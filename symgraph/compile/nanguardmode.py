@@ -61,7 +61,12 @@ class NanGuardMode(MonitorMode):
 
     def eval(self, i, node, fn):
         """Run node ``i`` (``fn``) and raise if an output has a problem."""
-        fn()
+        # NumPy's own warning about a value the guard reports is noise beside it
+        quiet = {"invalid": "ignore" if self.nan_is_error else None,
+                 "divide": "ignore" if self.inf_is_error else None,
+                 "over": "ignore" if self.inf_is_error else None}
+        with np.errstate(**quiet):
+            fn()
         for var, cell in zip(node.outputs, fn.outputs):
             found = self.problem(cell[0])
             if found:
