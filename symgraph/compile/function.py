@@ -15,7 +15,8 @@ from .inplace import any_overlap
 from .out import unwrap_out
 from .saving import pack, unpack
 from .profile import attach as attach_profile
-from ..tensor.basic import as_tensor_variable, patternbroadcast
+from ..tensor.basic import as_tensor_variable
+from ..tensor.flags import patternbroadcast
 
 
 class In:

@@ -8,6 +8,7 @@ from .reductions import *  # noqa: F401,F403
 from .reductions import all, any, max, min, sum  # noqa: F401  (names shadowing builtins)
 from .indexing import *  # noqa: F401,F403
 from .shapes import *  # noqa: F401,F403
+from .flags import *  # noqa: F401,F403
 from .nlinalg import diag, eye, trace  # noqa: F401  (Theano's T.eye, T.diag, T.trace)
 from .variable import TensorVariable  # noqa: F401
 from ..types import TensorType  # noqa: F401
