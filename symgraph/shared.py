@@ -18,7 +18,9 @@ class SharedVariable(TensorVariable):
 
     def get_value(self, borrow=False, return_internal_type=False):
         if borrow:
-            return self.container.value
+            # after a mode='cuda' update, the device array itself (no copy)
+            device = self.container.newer_on_device()
+            return device if device is not None else self.container.value
         # a function updating this variable in place may be running in another
         # thread: its lock makes the copy show the value before or after that call
         with self.container.lock:
@@ -30,6 +32,7 @@ class SharedVariable(TensorVariable):
             arr = np.array(arr, copy=True)
         with self.container.lock:
             self.container.value = arr
+            self.container.mirror = None
 
     @property
     def value(self):
@@ -49,19 +52,59 @@ _created = itertools.count()
 
 class _Container:
     """Holds the current value; a function may swap in a backend-specific array.
-
     ``lock`` is held by a call that updates shared variables, from reading their
     values to writing the new ones, and by get_value/set_value.  A call takes the
     locks of all its shared variables in ``order`` (creation order), so calls of
     different functions that share variables cannot deadlock.  Reentrant, so that
     a call made while holding it (the fallback of a fast call) does not hang.
+
+    ``mirror``: (host array, device array) when a mode='cuda' function keeps a
+    copy on the GPU: the copy is current while ``value`` is that host array.  A
+    cuda update stores (None, new device array) and drops ``value``; reading
+    ``value`` then copies the device array back (``__getattr__`` runs only for
+    a missing slot, so the CPU backends' reads stay plain attribute reads).
     """
-    __slots__ = ("value", "lock", "order")
+    __slots__ = ("value", "lock", "order", "mirror")
 
     def __init__(self, value):
         self.value = value
         self.lock = threading.RLock()
         self.order = next(_created)
+        self.mirror = None
+
+    def __getattr__(self, name):
+        if name != "value":
+            raise AttributeError(name)
+        device = self.mirror[1]
+        host = device.copy_to_host()
+        self.value = host
+        self.mirror = (host, device)
+        return host
+
+    def device_value(self, to_device):
+        """The device copy, made with ``to_device`` when there is none current."""
+        mirror = self.mirror
+        if mirror is not None and (mirror[0] is None or mirror[0] is self.value):
+            return mirror[1]
+        host = self.value
+        device = to_device(host)
+        self.mirror = (host, device)
+        return device
+
+    def set_device(self, device):
+        """A new value computed on the device: the host copy is gone."""
+        if not hasattr(device, "copy_to_host"):   # a 0-d value comes back as a host array
+            self.value, self.mirror = device, None
+            return
+        self.mirror = (None, device)
+        try:
+            del self.value
+        except AttributeError:
+            pass
+
+    def newer_on_device(self):
+        mirror = self.mirror
+        return mirror[1] if mirror is not None and mirror[0] is None else None
 
     # pickled and deep-copied without its lock: a copy is a new variable
     def __getstate__(self):

@@ -41,6 +41,10 @@ class Compiled:
     path: Optional[str] = None
     program: object = None
     dispatcher: object = None
+    # the arguments for shared variables are their device copies, and the updates
+    # come back as device arrays (mode='cuda'; shared.py keeps the copies)
+    device_values: bool = False
+    upload: Optional[Callable] = None     # host array -> device array, when device_values
     # the parallel variant, once compiled (numba_cpu.py)
     threaded: list = field(default_factory=list)
     # seconds by stage ("code generation", "LLVM") and where the machine code came
@@ -57,19 +61,14 @@ BACKENDS = {
     "python": ("symgraph.compile.python", "compile_python"),
     "numba": ("symgraph.compile.numba_cpu", "compile_numba"),
     "debug": ("symgraph.compile.debug", "compile_debug"),
-}
-NOT_AVAILABLE = {
-    "cuda": "the numba.cuda GPU backend is not part of this version of symgraph yet; "
-            "use mode='numba' (CPU, the default) or mode='python'",
+    "cuda": ("symgraph.compile.numba_cuda", "compile_cuda"),
 }
 
 
 def backend(mode):
     """The compile function of ``mode``."""
-    if mode in NOT_AVAILABLE:
-        raise NotImplementedError(f"mode={mode!r}: {NOT_AVAILABLE[mode]}")
     if mode not in BACKENDS:
-        choices = ", ".join(repr(m) for m in [*BACKENDS, *NOT_AVAILABLE])
+        choices = ", ".join(repr(m) for m in [*BACKENDS])
         raise ValueError(f"unknown mode {mode!r}; choose one of {choices}")
     module, name = BACKENDS[mode]
     return getattr(importlib.import_module(module), name)

@@ -224,7 +224,7 @@ class Function:
                  "    return checked(*args)   # converts the arguments, or names the node",
                  "out = finish(r, v)"]
         # only now, with everything computed, may shared values change
-        body += [f"c{slot}.value = out[{self.n_outputs + j}]"
+        body += [f"c{slot}.value = out[{self.n_outputs + j}]; c{slot}.mirror = None"
                  for j, slot in enumerate(self._update_slots)]
         if self._locks:
             # the locks of every shared variable used, in their global order (see _Container)
@@ -379,12 +379,15 @@ class Function:
 
     def _run(self, values):
         containers = self._containers
+        if self._thunk.device_values:
+            return self._run_on_device(values)
         shared_values = [c.value for c in containers]
         results = self._thunk(values + shared_values)
         if self._owns_results:
             # every output and update was computed: only now may shared values change
             for slot, value in zip(self._update_slots, results[self.n_outputs:]):
                 containers[slot].value = value
+                containers[slot].mirror = None
             return results[0] if self.single_output else results[:self.n_outputs]
         # Outputs and new shared values may be views of the arguments, of shared storage
         # (x.T, s[1:]), of constants or of each other: copy those, so that what a call
@@ -401,9 +404,21 @@ class Function:
         # every output and update was computed: only now may shared values change
         for slot, value in zip(self._update_slots, news):
             containers[slot].value = value
+            containers[slot].mirror = None
         if self.single_output:
             return outs[0]
         return outs
+
+    def _run_on_device(self, values):
+        """A backend holding shared values on its device (mode='cuda'): it gets
+        their device copies and returns the updates as device arrays."""
+        containers = self._containers
+        upload = self._thunk.upload
+        results = self._thunk(values + [c.device_value(upload) for c in containers])
+        # every output and update was computed: only now may shared values change
+        for slot, value in zip(self._update_slots, results[self.n_outputs:]):
+            containers[slot].set_device(value)
+        return results[0] if self.single_output else results[:self.n_outputs]
 
     def copy(self, swap=None, delete_updates=False, name=None):
         """The same function, with shared variables swapped per ``swap``."""

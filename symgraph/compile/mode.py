@@ -24,7 +24,7 @@ and their ``_nogc`` forms) are the numba backend.
 """
 from ..config import config
 from ..optimize import optimize_fgraph
-from .backend import BACKENDS, NOT_AVAILABLE, backend
+from .backend import BACKENDS, backend
 
 OPTIMIZERS = ("fast_run", "fast_compile", "None")
 THEANO_LINKERS = {"py": "python", "c": "numba", "c|py": "numba", "c|py_nogc": "numba",
@@ -32,11 +32,11 @@ THEANO_LINKERS = {"py": "python", "c": "numba", "c|py": "numba", "c|py_nogc": "n
 
 
 def _linker(linker):
-    if linker is None or linker in BACKENDS or linker in NOT_AVAILABLE:
+    if linker is None or linker in BACKENDS:
         return linker
     if linker in THEANO_LINKERS:
         return THEANO_LINKERS[linker]
-    choices = ", ".join(repr(m) for m in [*BACKENDS, *NOT_AVAILABLE, *THEANO_LINKERS])
+    choices = ", ".join(repr(m) for m in [*BACKENDS, *THEANO_LINKERS])
     raise ValueError(f"Mode: unknown linker {linker!r}; choose one of {choices}")
 
 
@@ -97,7 +97,7 @@ NAMED = {
     "NanGuardMode": _nan_guard,
 }
 # every name sg.config.mode and function(mode=...) accept
-NAMES = (*BACKENDS, *NOT_AVAILABLE, *NAMED)
+NAMES = (*BACKENDS, *NAMED)
 
 
 def get_mode(mode):
@@ -108,7 +108,7 @@ def get_mode(mode):
         return mode
     if isinstance(mode, str) and mode in NAMED:
         return NAMED[mode]()
-    if isinstance(mode, str) and (mode in BACKENDS or mode in NOT_AVAILABLE):
+    if isinstance(mode, str) and (mode in BACKENDS):
         return Mode(mode)
     raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(map(repr, NAMES))}, "
                      f"or pass a sg.Mode")

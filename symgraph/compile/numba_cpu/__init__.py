@@ -28,10 +28,9 @@ from ...config import config
 from ...graph import format_trace
 from .. import cache
 from ..backend import Compiled
-from ..errors import reraise_with_node
+from ..errors import locator
 from ..generate import generate
 from ..inplace import dealias, reachable_for_writing
-from ..python import compile_python
 from . import compile_worker, emit, memory
 import numba
 from numba import types
@@ -209,7 +208,7 @@ def make_thunk(fgraph, program, dispatcher=None):
     consts = tuple(program.const_args)
     expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
     finish = _finisher(program)
-    locate = _locator(fgraph, program)
+    locate = locator(fgraph, program)
     # the parallel variant (emit.PARALLEL_MIN_SIZE), compiled the first time a
     # compute-bound loop is that large: parallel=True compiles slower
     threaded = []
@@ -265,7 +264,7 @@ def _debug_thunk(fgraph, program):
     consts = tuple(program.const_args)
     n_ret = sum(1 for kind, *_ in program.outputs if kind == "ret")
     finish = _finisher(program)
-    locate = _locator(fgraph, program)
+    locate = locator(fgraph, program)
     node_outputs = [v for node in program.nodes for v in node.outputs]
     expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
 
@@ -304,21 +303,3 @@ def _finisher(program):
             parts.append(f"v[{spec[0]}]")
     exec(f"def finish(r, v):\n    return [{', '.join(parts)}]\n", names)
     return names["finish"]
-
-
-def _locator(fgraph, program):
-    reference = []
-
-    def locate(exc, values):
-        """Raise ``exc`` again, naming the node and the user's line."""
-        if not reference:
-            reference.append(compile_python(fgraph))
-        try:
-            reference[0](list(values))
-        except Exception as located:  # noqa: BLE001
-            if getattr(located, "node", None) is not None:
-                raise located from exc
-        match = re.search(r"\[node (\d+)\]", str(exc))
-        if match:
-            reraise_with_node(exc, program.nodes[int(match.group(1))])
-    return locate
