@@ -70,6 +70,13 @@ class TensorType:
                         f"flagged broadcastable, so its length must be 1")
         return None
 
+    def device_problem(self, value, name="input"):
+        """For an array already on a GPU (never converted: that would copy it):
+        the message when its dtype or shape does not fit this type, else None."""
+        if np.dtype(value.dtype) != np.dtype(self.dtype):
+            return f"{name} is a device array of dtype {value.dtype}, expected {self.dtype}"
+        return self.shape_error(tuple(value.shape), name)
+
     def filter(self, value, name="input", allow_downcast=False):
         """Turn a user value into an ndarray of this type, or raise a clear error."""
         if isinstance(value, np.ndarray) and value.dtype == self.dtype:

@@ -99,10 +99,11 @@ class Function:
 
     def __init__(self, inputs, outputs, updates, givens, mode, on_unused_input,
                  allow_input_downcast, name, no_default_updates, trust_input=False,
-                 profile=None):
+                 profile=None, outputs_on_device=False):
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens, mode=mode,
                           on_unused_input=on_unused_input, allow_input_downcast=allow_input_downcast,
-                          name=name, no_default_updates=no_default_updates)
+                          name=name, no_default_updates=no_default_updates,
+                          outputs_on_device=outputs_on_device)
         self.name = name
         self.mode = mode or config.mode
         run_mode = get_mode(self.mode)   # a Mode: the optimizer and the backend
@@ -161,6 +162,10 @@ class Function:
                         for k, t in enumerate(self.update_targets)]
         self._thunk = run_mode.compile(self.graph, update_pairs)
         compiled = time.perf_counter()
+        if outputs_on_device:
+            if not self._thunk.device_values:
+                raise TypeError("outputs_on_device=True needs a GPU mode (mode='cuda')")
+            self._thunk.outputs_on_device = True
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
         self._containers = [v.container for v in self.shared]
@@ -340,6 +345,13 @@ class Function:
                 if not inp.has_default:
                     raise TypeError(f"{self._label()} is missing a value for {label}")
                 value = inp.value
+            if self._thunk.device_values and hasattr(value, "copy_to_host"):
+                # a device array goes to the GPU backend as it is: it must have the type
+                problem = inp.variable.type.device_problem(value, label)
+                if problem:
+                    raise TypeError(problem)
+                out.append(value)
+                continue
             out.append(inp.variable.type.filter(value, name=label,
                                                 allow_downcast=self.allow_input_downcast))
         return out
@@ -474,14 +486,17 @@ def _load_function(packed, mode):
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",
              allow_input_downcast=False, name=None, no_default_updates=False, trust_input=False,
-             profile=None):
+             profile=None, outputs_on_device=False):
     """Compile ``outputs`` as a function of ``inputs``; ``updates`` write shared variables.
     ``profile=True`` (or config.profile) keeps call and compile times in ``f.profile``;
-    ``profile='nodes'`` also times each node through the reference path (profile.py)."""
+    ``profile='nodes'`` also times each node through the reference path (profile.py).
+    ``outputs_on_device`` (mode='cuda'): the outputs stay on the GPU, as numba
+    device arrays, instead of being copied back to NumPy arrays."""
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function: inputs must be a list of variables")
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
     with test_values_as("off"):   # compiling builds nodes of its own (testvalues.py)
         return Function(list(inputs), outputs, updates, givens, mode, on_unused_input,
-                        allow_input_downcast, name, no_default_updates, trust_input, profile)
+                        allow_input_downcast, name, no_default_updates, trust_input, profile,
+                        outputs_on_device)

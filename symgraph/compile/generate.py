@@ -69,17 +69,19 @@ def _parallel_size(loops, n_in):
     return sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
 
 
-def generate(fgraph, update_pairs=(), debug=False):
+def generate(fgraph, update_pairs=(), debug=False, target="cpu"):
     """The Program for ``fgraph``.  ``update_pairs``: (output, input) positions
     of the updates, which may be written in place (inplace.py).  ``debug`` also
-    returns every node's outputs (and writes nothing in place)."""
+    returns every node's outputs (and writes nothing in place).  ``target``:
+    "gpu" asks the lowerings that have a choice for independent loops (one
+    thread each) over sequential accumulation (lower_reduce.py)."""
     nodes = fgraph.toposort()
     missing = sorted({str(n.op) for n in nodes if lowering_in(LOWERINGS, n.op) is None})
     if missing:
         raise LoweringError(
             f"the Numba backend has no lowering for op(s) {', '.join(missing)}; "
             f"use mode='python' for this function or add a lowering to symgraph/compile/")
-    cg = CodeGen(fgraph, {"debug": debug}, LOWERINGS)
+    cg = CodeGen(fgraph, {"debug": debug, "target": target}, LOWERINGS)
     n_in = len(fgraph.inputs)
     params = [f"arg{i}" for i in range(n_in)]
     for i, var in enumerate(fgraph.inputs):

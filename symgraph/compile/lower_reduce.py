@@ -72,6 +72,8 @@ def lower_reduce(cg, node, refs):
         value = f"{acc} / ({count})" if isinstance(op, Mean) else acc
         return value
 
+    if cg.options.get("target") == "gpu":
+        return [_reduce_in_parallel(cg, node, x, kept, acc_dtype, finish)]
     suffix = all(a in axes for a in range(len(kept), x.ndim))
     reduced = [x.dim(a) for a in axes]
     if (isinstance(op, (Sum, Mean)) and np.dtype(acc_dtype).kind == "f"
@@ -121,6 +123,75 @@ def lower_reduce(cg, node, refs):
     out = cg.alloc(kept_dims, out_var.dtype)
     cg.loops(kept_dims, lambda idx: [f"{out.at(idx)} = {finish(acc_arr.at(idx))}"])
     return [out]
+
+
+# a reduction to one value is first folded into at most this many partial
+# results, each from the elements PARTIALS apart (neighbours read neighbours)
+PARTIALS = (16384, 128)
+
+
+def _reduce_in_parallel(cg, node, x, kept, acc_dtype, finish):
+    """A reduction as independent loops, for targets that run each iteration
+    on a thread of its own (the GPU): one iteration per output element, or,
+    for a reduction to one value, strided partial results folded in two more
+    rounds."""
+    op, out_var = node.op, node.outputs[0]
+    axes = [a for a in range(x.ndim) if a not in kept]
+    acc = cg.fresh("acc")
+
+    def fold(index_of_axis, loops):
+        """Lines folding x over ``loops`` ((index, length) pairs) into ``acc``."""
+        lines, pad = [f"{acc} = {_init(op, acc_dtype)}"], ""
+        for index, length in loops:
+            lines.append(f"{pad}for {index} in range({length}):")
+            pad += "    "
+        load_lines, expr = x.load([index_of_axis(a) for a in range(x.ndim)])
+        lines += [pad + line for line in load_lines]
+        return lines + [f"{pad}x_{acc} = {expr}", pad + _update(op, acc, f"x_{acc}", acc_dtype)]
+
+    if kept:
+        names = {a: cg.fresh("i") for a in axes}
+        out = cg.alloc([x.dim(a) for a in kept], out_var.dtype)
+
+        def per_output(idx):
+            at = dict(zip(kept, idx))
+            lines = fold(lambda a: at[a] if a in at else names[a],
+                         [(names[a], x.dim(a)) for a in axes])
+            return lines + [f"{out.at(idx)} = {finish(acc)}"]
+        cg.loops([x.dim(a) for a in kept], per_output)
+        return out
+    # to one value: element k of the flattened input goes to partial k % P
+    total = " * ".join(f"({x.dim(a)})" for a in axes) or "1"
+    parts = cg.alloc([f"min({PARTIALS[0]}, max({total}, 1))"], acc_dtype, prefix="part")
+    k, flat = cg.fresh("k"), cg.fresh("f")
+
+    def partial(idx):
+        index, step = {}, "1"
+        for a in reversed(axes):
+            index[a] = f"(({flat} // {step}) % {x.dim(a)})"
+            step = f"{step} * {x.dim(a)}"
+        lines = fold(lambda a: index[a], [])
+        head, body = lines[0], lines[1:]
+        return ([head, f"{flat} = {idx[0]}", f"while {flat} < {total}:"]
+                + ["    " + line for line in body]
+                + [f"    {flat} += {parts.dim(0)}", f"{parts.at(idx)} = {acc}"])
+    cg.loops([parts.dim(0)], partial)
+    # the partial results fold the way elements do (a mean's partials are sums);
+    # every loop has names of its own, so that each is seen to be independent
+    fewer = cg.alloc([f"min({PARTIALS[1]}, {parts.dim(0)})"], acc_dtype, prefix="part")
+    acc2, k2 = cg.fresh("acc"), cg.fresh("k")
+    cg.loops([fewer.dim(0)], lambda idx: [
+        f"{acc2} = {_init(op, acc_dtype)}",
+        f"{k2} = {idx[0]}",
+        f"while {k2} < {parts.dim(0)}:",
+        "    " + _update(op, acc2, parts.at([k2]), acc_dtype),
+        f"    {k2} += {fewer.dim(0)}",
+        f"{fewer.at(idx)} = {acc2}"])
+    last = cg.fresh("acc")
+    cg.emit(f"{last} = {_init(op, acc_dtype)}",
+            f"for {k} in range({fewer.dim(0)}):",
+            "    " + _update(op, last, fewer.at([k]), acc_dtype))
+    return cg.assign(finish(last), out_var.dtype)
 
 
 def _pairwise_reduce(cg, node, x, kept, suffix, finish):

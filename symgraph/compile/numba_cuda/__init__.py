@@ -30,7 +30,7 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
     from . import runtime   # late: it compiles the device intrinsics, which needs the checks above
     start = time.perf_counter()
     # nothing is written in place (update_pairs unused): see the module docstring
-    program = generate(fgraph, debug=debug)
+    program = generate(fgraph, debug=debug, target="gpu")
     rendered = emit.render(program, [v.ndim for v in fgraph.inputs])
     key = cache.program_key(rendered.source, [v.type for v in fgraph.inputs],
                             [(c.dtype.str, c.ndim, c.flags.writeable) for c in program.const_args])
@@ -39,10 +39,12 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
     counts = {"i": 1, "f": 0}
     for kind, slot in rendered.slots.values():
         counts[kind] = max(counts[kind], slot + 1)
-    rt = runtime.Runtime(counts["i"], counts["f"], rendered.messages)
+    driver = entry.program
+    rt = runtime.Runtime(counts["i"], counts["f"], rendered.messages, key,
+                         driver.__globals__["FRESH"])
+    runtime._record({"program": key, "source": rendered.source})
     consts = [cudalib.to_device(c) if c.ndim else c for c in program.const_args]
     locate = locator(fgraph, program)
-    driver = entry.program
     n_ret = sum(1 for kind, *_ in program.outputs if kind == "ret")
     # outputs cross to the host; updates (the trailing outputs) stay on the device
     n_host = len(fgraph.outputs) - len(update_pairs) if not debug else len(fgraph.outputs)
@@ -67,7 +69,7 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
                 value = results[spec[0]]
                 if spec[1] is not None:
                     value = np.array(value, dtype=spec[1])
-                elif k < n_host:
+                elif k < n_host and not compiled.outputs_on_device:
                     value = value.copy_to_host()
             outs.append(value)
         for var, value in zip(node_outputs, results[n_ret:]):
@@ -79,6 +81,7 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
                         key=key, path=path, program=program, device_values=True,
                         upload=cudalib.to_device)
     compiled.runtime = rt
+    compiled.outputs_on_device = False     # function(..., outputs_on_device=True) sets it
     compiled.kernels = rendered.kernels
     compiled.timings = {"code generation": generated - start, "LLVM": 0.0,
                         "source": "kernels compiled by Numba on first launch"}

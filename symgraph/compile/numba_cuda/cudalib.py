@@ -86,10 +86,10 @@ def compile_ptx(pyfunc, signature, cc=(9, 0)):
 
 
 def permuted(array, axes):
-    """A view of a device array with its axes in the order ``axes``."""
+    """A view of a device array with its axes in the order ``axes`` (numba's own
+    ``.T`` and ``.transpose`` launch a copy)."""
     if SIMULATOR:
         return type(array)(np.transpose(array._ary, axes))
-    from numba.cuda.cudadrv.devicearray import DeviceNDArray   # late: not in the simulator
-    return DeviceNDArray(tuple(array.shape[a] for a in axes),
-                         tuple(array.strides[a] for a in axes),
-                         array.dtype, gpu_data=array.gpu_data)
+    return type(array)(shape=tuple(array.shape[a] for a in axes),
+                       strides=tuple(array.strides[a] for a in axes),
+                       dtype=array.dtype, stream=array.stream, gpu_data=array.gpu_data)

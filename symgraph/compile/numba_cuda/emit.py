@@ -183,6 +183,13 @@ class _HostForm(ast.NodeTransformer):
                             [f.value] + node.args, node.keywords)
         return node
 
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if node.attr == "T" and self._is_array(node.value):
+            return ast.Call(ast.Attribute(ast.Name("rt", ast.Load()), "transpose", ast.Load()),
+                            [node.value], [])
+        return node
+
     def visit_Assign(self, node):
         self.generic_visit(node)
         target = node.targets[0]
@@ -231,6 +238,7 @@ class _Emitter:
         self.group_stores = set()           # scalars the open group writes
         # scalars the host driver holds (a kernel gets them as arguments)
         self.host_names = set(host_arrays)
+        self.bases = {}                     # array -> the arrays whose memory it may share
         # how often each name appears in the whole plan: a name a piece of code
         # mentions less often than that is read elsewhere too (names are unique)
         self.total = _count(_render_serial(plan.steps, 0, shallow=True) + list(plan.returns))
@@ -278,7 +286,10 @@ class _Emitter:
             self.arrays[step.name] = len(step.dims)
             dims = "(" + "".join(f"{d}, " for d in step.dims) + ")"
             self._fetch_for(" ".join(step.dims), depth)
-            self.driver.append(f"{pad}{step.name} = rt.empty({dims}, np.{step.dtype})")
+            # a site inside a loop of the driver (a scan's step) allocates each time:
+            # the array of the step before may still be read
+            site = f", {step.name!r}" if depth == 1 else ""
+            self.driver.append(f"{pad}{step.name} = rt.empty({dims}, np.{step.dtype}{site})")
             return
         if isinstance(step, Call):
             self.close_group(depth)
@@ -363,7 +374,13 @@ class _Emitter:
                     isinstance(node.targets[0], ast.Name):
                 ndim = self._ndim_of(node.value)
                 if ndim is not None:
-                    self.arrays[node.targets[0].id] = ndim
+                    name = node.targets[0].id
+                    self.arrays[name] = ndim
+                    # the memory it may share: the arrays its value is made from
+                    for used in _names(ast.unparse(node.value)):
+                        if used in self.arrays and used != name:
+                            self.bases.setdefault(name, set()).update(
+                                {used} | self.bases.get(used, set()))
 
     def _ndim_of(self, value):
         if isinstance(value, ast.Name):
@@ -628,5 +645,9 @@ def render(program, input_ndims):
     lines.append("")
     lines.append("CHUNKS = []   # the disk cache reads this (the CPU splits long programs)")
     lines.append(f"MESSAGES = {em.messages!r}")
+    # the allocations a call hands out (results, updates) are new each call;
+    # the others are the driver's temporaries, kept for the next call (runtime.py)
+    returned = {n for r in plan.returns if r in em.arrays for n in {r} | em.bases.get(r, set())}
+    lines.append(f"FRESH = {sorted(returned)!r}")
     lines.append(f"SERIAL = {[k.name for k in em.kernels if k.serial]!r}")
     return Rendered("\n".join(lines) + "\n", em.kernels, em.messages, em.device)

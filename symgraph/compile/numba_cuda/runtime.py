@@ -8,12 +8,14 @@ slabs back; a kernel's error code is raised there.
 """
 import builtins
 import importlib
+import json
 import math
+import os
 
 import numpy as np
 
 from . import blas
-from .cudalib import SIMULATOR, cuda, empty, to_device
+from .cudalib import SIMULATOR, cuda, empty, permuted, to_device
 
 # threads per block; the simulator runs each thread as a Python thread, so few
 THREADS = 8 if SIMULATOR else 256
@@ -73,7 +75,39 @@ def _whole(kind, dst, src):
     key = (kind, dst.ndim)
     if key not in _KERNELS:
         _KERNELS[key] = _make(kind, dst.ndim)
+    _record({"whole": kind, "ndim": dst.ndim, "sig": signature([dst, src, size])})
     _KERNELS[key][_blocks(size), THREADS](dst, src, size)
+
+
+def _record(entry):
+    """With SYMGRAPH_CUDA_RECORD=<file>, every launch is written to that file
+    (JSON lines): the tests compile each kernel they ran on the simulator to
+    PTX for a real GPU, which type-checks what the simulator does not."""
+    path = os.environ.get("SYMGRAPH_CUDA_RECORD")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def signature(args):
+    """The Numba type names of kernel arguments, for ``compile_ptx``."""
+    names = []
+    for value in args:
+        if hasattr(value, "copy_to_host"):
+            names.append(f"{_numba_name(value.dtype)}[{', '.join([':'] * value.ndim)}]")
+        elif isinstance(value, (bool, np.bool_)):
+            names.append("boolean")
+        elif isinstance(value, int):
+            names.append("int64")
+        elif isinstance(value, float):
+            names.append("float64")
+        else:
+            names.append(_numba_name(np.asarray(value).dtype))
+    return names
+
+
+def _numba_name(dtype):
+    return "boolean" if np.dtype(dtype) == np.bool_ else str(np.dtype(dtype))
 
 
 def _blocks(size):
@@ -88,7 +122,13 @@ class KernelError(Exception):
 class Runtime:
     """The state of one compiled function on the device."""
 
-    def __init__(self, n_int, n_float, messages):
+    def __init__(self, n_int, n_float, messages, key=None, fresh=()):
+        self.key = key
+        # allocation sites whose arrays leave the call; the others are reused by
+        # the next call (kernels run in stream order, so the previous call's
+        # kernels are done with them before the next call's run)
+        self.fresh = frozenset(fresh)
+        self.pool = {}
         self.islab = to_device(np.zeros(max(n_int, 1), np.int64))
         self.fslab = to_device(np.zeros(max(n_float, 1), np.float64))
         self.messages = messages
@@ -109,12 +149,20 @@ class Runtime:
             return
         self.host = None
         self.launches += 1
+        self._record(kernel, args)
         kernel[_blocks(size), THREADS](self.islab, self.fslab, *args)
 
     def launch_serial(self, kernel, args):
         self.host = None
         self.launches += 1
+        self._record(kernel, args)
         kernel[1, 1](self.islab, self.fslab, *args)
+
+    def _record(self, kernel, args):
+        if os.environ.get("SYMGRAPH_CUDA_RECORD"):
+            fn = getattr(kernel, "py_func", None) or kernel.fn    # the simulator's: .fn
+            _record({"program": self.key, "kernel": fn.__name__,
+                     "sig": signature([self.islab, self.fslab, *args])})
 
     # -- reading back
     def _read(self):
@@ -135,11 +183,17 @@ class Runtime:
         return (ints if kind == "i" else floats)[slot]
 
     # -- arrays
-    def empty(self, shape, dtype):
+    def empty(self, shape, dtype, site=None):
         shape = tuple(int(d) for d in (shape if isinstance(shape, tuple) else (shape,)))
         if any(d < 0 for d in shape):
             raise ValueError(f"negative dimensions are not allowed: {shape}")
-        return empty(shape, np.dtype(dtype))
+        dtype = np.dtype(dtype)
+        if site is None or site in self.fresh:
+            return empty(shape, dtype)
+        kept = self.pool.get(site)
+        if kept is None or kept.shape != shape or kept.dtype != dtype:
+            kept = self.pool[site] = empty(shape, dtype)
+        return kept
 
     def zeros(self, shape, dtype):
         out = self.empty(shape, dtype)
@@ -172,8 +226,8 @@ class Runtime:
                           for d in shape)
         return self.ascontiguousarray(src).reshape(shape)
 
-    def transpose(self, src, axes):
-        return src.transpose(axes) if src.ndim == 2 else _permuted(src, axes)
+    def transpose(self, src, axes=None):
+        return permuted(src, tuple(reversed(range(src.ndim))) if axes is None else axes)
 
     def assign(self, dst, value):
         if hasattr(value, "copy_to_host"):
@@ -219,11 +273,6 @@ class Runtime:
         self._read()
         values = [a.copy_to_host() if hasattr(a, "copy_to_host") else a for a in args]
         getattr(importlib.import_module(module), name)(*values)
-
-
-def _permuted(src, axes):
-    from .cudalib import permuted    # the array layout is the CUDA module's business
-    return permuted(src, axes)
 
 
 def _exception(name):
