@@ -126,6 +126,8 @@ class Config:
     mode = _Option("numba", ("numba", "python", "debug", "cuda", "FAST_RUN", "FAST_COMPILE",
                              "DebugMode", "DEBUG_MODE", "NanGuardMode"), doc="default mode")
     optimizer = _Option("fast_run", ("fast_run", "fast_compile", "None"))
+    # the compiled backend that mode='debug' checks node by node against the reference
+    debug_target = _Option("numba", ("numba", "cuda"))
     compiledir = _Option(_default_compiledir, convert=str, doc="folder of compiled programs")
     # the SymPy pass may be switched off; it is bounded in size and time anyway
     sympy_simplify = _Option(True, convert=_flag)

@@ -6,6 +6,9 @@ These run where kernels can run: on Numba's CUDA simulator
 CI) or on a GPU.  Sizes are small: the simulator runs each GPU thread as a
 Python thread.
 """
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 
@@ -164,3 +167,37 @@ def test_float32_graphs_stay_float32():
     assert got.dtype == np.float32
     want = np.tanh(xv) * 2 + 1 / (1 + np.exp(-xv)) - np.exp(-xv) / 3 + np.abs(xv) ** 0.5
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_debug_mode_checks_the_gpu_backend():
+    x = T.dmatrix("x")
+    w = sg.shared(np.ones(3), name="w")
+    with sg.config.change(debug_target="cuda"):
+        f = sg.function([x], T.nnet.softmax(x * w).sum(axis=0), updates=[(w, w * 2)],
+                        mode="debug")
+    assert "sg_cuda" in f._thunk.path       # the GPU driver is what runs
+    xv = np.arange(6.0).reshape(2, 3)
+    e = np.exp(xv - xv.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(f(xv), (e / e.sum(axis=1, keepdims=True)).sum(axis=0))
+    np.testing.assert_array_equal(w.get_value(), [2, 2, 2])
+
+
+def test_the_lxmls_mlp_trains_on_the_gpu_as_on_the_cpu(monkeypatch):
+    # the example's own code in sg.config.mode (what SYMGRAPH_FLAGS=mode=cuda
+    # sets), on a smaller vocabulary: the simulator is slow
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
+    import lxmls_mlp
+    make = lxmls_mlp.make_sentiment_data
+    monkeypatch.setattr(lxmls_mlp, "make_sentiment_data", lambda n_train, n_test, seed=0: make(
+        n_train, n_test, n_features=300, seed=seed, words_per_doc=30, n_sentiment_words=60))
+    results = {}
+    for mode in ("numba", "cuda"):
+        with sg.config.change(mode=mode):
+            results[mode] = lxmls_mlp.run(epochs=2, batch=15, n_train=90, n_test=30,
+                                          show=lambda *args: None)
+    assert results["cuda"]["accuracy"] == results["numba"]["accuracy"]
+    assert min(results["cuda"]["accuracy"].values()) > 0.6
+    for version, params in results["cuda"]["params"].items():
+        for (W, b), (W_cpu, b_cpu) in zip(params, results["numba"]["params"][version]):
+            np.testing.assert_allclose(W, W_cpu, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(b, b_cpu, rtol=1e-9, atol=1e-12)

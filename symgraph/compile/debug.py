@@ -14,11 +14,10 @@ import numpy as np
 
 from ..graph import Constant
 from . import lowering  # noqa: F401  (tests patch its rules)
+from ..config import config
 from .backend import Compiled, backend
 from .errors import node_message
 
-# the backend checked by mode='debug'
-TARGET = "numba"
 
 
 class DebugModeError(AssertionError):
@@ -37,10 +36,11 @@ def _bad_floats(a):
     return a.dtype.kind == "f" and not np.all(np.isfinite(a))
 
 
-def compile_debug(fgraph, update_pairs=(), debug=False, target=TARGET):
-    """``target``'s program with every node's outputs (backend.py), checked
-    against the ops' ``perform`` on every call; updates are not written in place."""
-    compiled = backend(target)(fgraph, debug=True)
+def compile_debug(fgraph, update_pairs=(), debug=False, target=None):
+    """``target``'s program (default ``sg.config.debug_target``: numba, or cuda)
+    with every node's outputs (backend.py), checked against the ops' ``perform``
+    on every call; updates are not written in place."""
+    compiled = backend(target or config.debug_target)(fgraph, debug=True)
     n_out = len(fgraph.outputs)
     node_outputs = [v for node in compiled.nodes for v in node.outputs]
 

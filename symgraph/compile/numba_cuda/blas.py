@@ -69,6 +69,25 @@ def _make_matmul(dtype):
     return matmul_tiled
 
 
+def _make_matmul_simple(dtype):
+    """One thread per output, no shared memory: what the simulator runs by
+    default, where each barrier of the tiled kernel costs milliseconds."""
+    zero = dtype(0)
+
+    def matmul_simple(a, b, out, alpha, beta):
+        m, n, k = out.shape[0], out.shape[1], a.shape[1]
+        for t in range(cuda.grid(1), m * n, cuda.gridsize(1)):
+            i, j = t // n, t % n
+            acc = zero
+            for kk in range(k):
+                acc += a[i, kk] * b[kk, j]
+            value = alpha * acc
+            if beta != zero:
+                value += beta * out[i, j]
+            out[i, j] = value
+    return matmul_simple
+
+
 def _make_matvec_rows(dtype):
     """out[r] = alpha sum_c A[r, c] x[c] + beta out[r], LANES threads per row:
     for an A whose rows are contiguous, so neighbouring lanes read neighbours."""
@@ -136,9 +155,11 @@ def _make_copy1d(dtype):
     return copy1d
 
 
-_MAKERS = {"matmul": _make_matmul, "matvec_rows": _make_matvec_rows,
+_MAKERS = {"matmul": _make_matmul, "matmul_simple": _make_matmul_simple,
+           "matvec_rows": _make_matvec_rows,
            "matvec_cols": _make_matvec_cols, "copy2d": _make_copy2d, "copy1d": _make_copy1d}
 _SIGNATURES = {"matmul": "void({t}[:, :], {t}[:, :], {t}[:, ::1], {t}, {t})",
+               "matmul_simple": "void({t}[:, :], {t}[:, :], {t}[:, ::1], {t}, {t})",
                "matvec_rows": "void({t}[:, :], {t}[:], {t}[:], {t}, {t})",
                "matvec_cols": "void({t}[:, :], {t}[:], {t}[:], {t}, {t})",
                "copy2d": "void({t}[:, :], {t}[:, ::1])",
@@ -170,8 +191,8 @@ def _blocks(count, per_block):
 def _choose():
     global _lib
     forced = os.environ.get("SYMGRAPH_CUDA_BLAS", "").strip().lower()
-    if SIMULATOR:
-        BACKEND_INFO.update(implementation="kernels", description="tiled kernels (simulator)")
+    if SIMULATOR and forced != "kernels":
+        BACKEND_INFO.update(implementation="simple", description="simple kernels (simulator)")
     elif forced == "kernels":
         BACKEND_INFO.update(implementation="kernels", description="tiled kernels",
                             reason="SYMGRAPH_CUDA_BLAS=kernels")
@@ -240,6 +261,9 @@ def matmul(a, b, out, alpha=1.0, beta=0.0):
         if out_layout is not None and out_layout[0] == _cublas.OP_N:
             _gemm(lib, dtype, a, b, out, alpha, beta, out_layout[1])
             return out
+    if BACKEND_INFO["implementation"] == "simple":
+        _kernel("matmul_simple", dtype)[_blocks(m * n, THREADS), THREADS](a, b, out, alpha, beta)
+        return out
     _kernel("matmul", dtype)[(_blocks(n, TILE), _blocks(m, TILE)), (TILE, TILE)](
         a, b, out, alpha, beta)
     return out
@@ -259,7 +283,8 @@ def matvec(a, x, out, alpha=1.0, beta=0.0, transpose=False):
     if (lib is not None and cols > 0 and max(rows, cols) <= _cublas.INT_MAX
             and out.strides[0] > 0):
         _gemv(lib, dtype, A, x, out, alpha, beta)
-    elif A.strides[1] == dtype.itemsize or A.strides[0] != dtype.itemsize:
+    elif BACKEND_INFO["implementation"] != "simple" and (
+            A.strides[1] == dtype.itemsize or A.strides[0] != dtype.itemsize):
         _kernel("matvec_rows", dtype)[_blocks(rows, ROWS), (LANES, ROWS)](A, x, out, alpha, beta)
     else:
         _kernel("matvec_cols", dtype)[_blocks(rows, THREADS), THREADS](A, x, out, alpha, beta)
