@@ -168,7 +168,7 @@ def _reduce_in_parallel(cg, node, x, kept, acc_dtype, finish):
     def partial(idx):
         index, step = {}, "1"
         for a in reversed(axes):
-            index[a] = f"(({flat} // {step}) % {x.dim(a)})"
+            index[a] = f"(({flat} // ({step})) % {x.dim(a)})"
             step = f"{step} * {x.dim(a)}"
         lines = fold(lambda a: index[a], [])
         head, body = lines[0], lines[1:]

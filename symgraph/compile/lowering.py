@@ -11,7 +11,7 @@ from ..ops.blas import Dot
 from ..ops.fused import Fused
 from ..ops.nnet import LogSoftmax, Softmax
 from ..shared import SharedVariable
-from .codegen import Array, View, cast, np_dtype, registrar
+from .codegen import Array, View, cast, literal, np_dtype, registrar
 from .plan import Call
 
 LOWERINGS = {}     # op class -> lowering (generate.py merges the tables)
@@ -51,6 +51,41 @@ def _power(cg, op, a, b, in_dtypes, out_dtype):
     return lines, f"({a} ** {b})"
 
 
+# the CPU's fast exp, expm1 and tanh compute in float64; a GPU target keeps the
+# op's own math.* form, which stays in float32 for float32 operands
+_CPU_FORMS = (ew.Exp, ew.Expm1, ew.Tanh)
+
+
+def _gpu_floor(a, dtype, ceil=False):
+    """NumPy's floor (ceil) of a float in its own dtype, without np.floor, which
+    CUDA kernels lack (math.floor gives an integer): a float that large, inf or
+    NaN is its own floor."""
+    big = literal(2.0 ** (23 if dtype == "float32" else 52), dtype)
+    fn = "math.ceil" if ceil else "math.floor"
+    return f"({a} if not (abs({a}) < {big}) else {cast(f'{fn}({a})', dtype)})"
+
+
+def _gpu_round(a, dtype):
+    """NumPy's round half to even."""
+    f = _gpu_floor(a, dtype)
+    one, half, two = (literal(v, dtype) for v in (1, 0.5, 2))
+    return (f"({f} + {one} if ({a} - {f} > {half}) or ({a} - {f} == {half} and "
+            f"math.fmod({f}, {two}) != 0) else {f})")
+
+
+def _gpu_sign(a, dtype):
+    one = literal(1, dtype)
+    return f"({one} if {a} > 0 else (-{one} if {a} < 0 else {a}))"
+
+
+# forms for the GPU target where the CPU's use what CUDA kernels lack (np.floor ...)
+_GPU_RULES = {
+    ew.Floor: lambda a, dt: _gpu_floor(a, dt[0]) if _isf(dt) else None,
+    ew.Ceil: lambda a, dt: _gpu_floor(a, dt[0], ceil=True) if _isf(dt) else None,
+    ew.Round: lambda a, dt: _gpu_round(a, dt[0]) if _isf(dt) else a,
+    ew.Sign: lambda a, dt: _gpu_sign(a, dt[0]),
+}
+
 _FAST_FORM = re.compile(r"\bf(exp|expm1|tanh)\(")
 
 
@@ -71,13 +106,23 @@ def _isf(dtypes):
     return any(np.dtype(d).kind == "f" for d in dtypes)
 
 
-def _logistic(cg, op, a, shared):
+def _logistic(cg, op, a, shared, out_dtype):
     """sigmoid and softplus through t = exp(-|x|), which x and -x share: in one
     fused loop body (a cost and its gradient use both signs) t, and softplus's
     log1p(t), are computed once.  Both forms are the stable ones (no overflow
-    of exp for either sign)."""
+    of exp for either sign).  On a GPU target in the result's own dtype."""
     base = shared["neg"].get(a, a)
     lines = []
+    if cg.options.get("target") == "gpu":
+        one, zero = literal(1, out_dtype), literal(0, out_dtype)
+        t = f"math.exp(-abs({cast(base, out_dtype)}))"
+        name = shared["terms"].get(("exp", base))
+        if name is None:
+            name = shared["terms"]["exp", base] = cg.fresh("t")
+            lines.append(f"{name} = {t}")
+        if isinstance(op, ew.Sigmoid):
+            return lines, f"(({one} if {a} >= 0 else {name}) / ({one} + {name}))"
+        return lines, f"(max({cast(a, out_dtype)}, {zero}) + math.log1p({name}))"
 
     def term(kind, make):
         if (kind, base) not in shared["terms"]:
@@ -102,11 +147,13 @@ def scalar_lines(cg, op, args, in_dtypes, out_dtype, shared=None):
     if shared is None:
         shared = {"neg": {}, "terms": {}}   # what the steps of one loop body share
     if isinstance(op, (ew.Sigmoid, ew.Softplus)):
-        return _logistic(cg, op, args[0], shared)
+        return _logistic(cg, op, args[0], shared, out_dtype)
     if isinstance(op, ew.Pow):
         return _power(cg, op, *args, list(in_dtypes), out_dtype)
     if not isinstance(op, Fused):
         rule = _SCALAR_RULES.get(type(op))
+        if cg.options.get("target") == "gpu":
+            rule = _GPU_RULES.get(type(op), None if isinstance(op, _CPU_FORMS) else rule)
         expr = rule(*args, list(in_dtypes)) if rule else None
         return [], expr if expr is not None else op.scalar_code(list(args))
     names, dtypes, lines = list(args), list(in_dtypes), []

@@ -40,8 +40,7 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
     for kind, slot in rendered.slots.values():
         counts[kind] = max(counts[kind], slot + 1)
     driver = entry.program
-    rt = runtime.Runtime(counts["i"], counts["f"], rendered.messages, key,
-                         driver.__globals__["FRESH"])
+    rt = runtime.Runtime(counts["i"], counts["f"], rendered.messages, key)
     runtime._record({"program": key, "source": rendered.source})
     consts = [cudalib.to_device(c) if c.ndim else c for c in program.const_args]
     locate = locator(fgraph, program)
@@ -50,11 +49,18 @@ def compile_cuda(fgraph, update_pairs=(), debug=False):
     n_host = len(fgraph.outputs) - len(update_pairs) if not debug else len(fgraph.outputs)
     node_outputs = [v for node in program.nodes for v in node.outputs] if debug else []
     lock = threading.Lock()
+    # the allocations the returned values may be: those of the updates stay on
+    # the device, and those of the outputs too with outputs_on_device
+    sites = driver.__globals__["RETURN_SITES"]
+    returned = [(k, spec[0]) for k, (kind, *spec) in enumerate(program.outputs) if kind == "ret"]
+    stays = [frozenset().union(*(sites[r] for k, r in returned if k >= n_host or keep))
+             for keep in (False, True)]
 
     def run(values):
         args = [v if v.ndim == 0 or cudalib.is_device_array(v) else cudalib.to_device(
             np.ascontiguousarray(v)) for v in map(_array, values)]
         with lock:
+            rt.fresh = stays[compiled.outputs_on_device]
             rt.start()
             try:
                 results = driver(rt, *args, *consts)

@@ -1,6 +1,5 @@
 """What a generated GPU driver (emit.py) calls: the ``Runtime`` of one
-compiled function (its scalar slabs, the launches, whole-array operations)
-and the intrinsics its kernels use.
+compiled function (its scalar slabs, the launches, whole-array operations).
 
 Launches go to the default stream in order and nothing waits for them until
 ``finish`` (or a ``fetch`` of a device scalar the host needs) reads the
@@ -21,21 +20,6 @@ from .cudalib import SIMULATOR, cuda, empty, permuted, to_device
 THREADS = 8 if SIMULATOR else 256
 # at most this many blocks: the grid-stride loops cover any size
 MAX_BLOCKS = 2 if SIMULATOR else 4096
-
-
-@cuda.jit(device=True)
-def fexp(x):
-    return math.exp(x)
-
-
-@cuda.jit(device=True)
-def fexpm1(x):
-    return math.expm1(x)
-
-
-@cuda.jit(device=True)
-def ftanh(x):
-    return math.tanh(x)
 
 
 # ------------------------------------------------------------------ whole-array kernels
@@ -122,12 +106,13 @@ class KernelError(Exception):
 class Runtime:
     """The state of one compiled function on the device."""
 
-    def __init__(self, n_int, n_float, messages, key=None, fresh=()):
+    def __init__(self, n_int, n_float, messages, key=None):
         self.key = key
-        # allocation sites whose arrays leave the call; the others are reused by
-        # the next call (kernels run in stream order, so the previous call's
-        # kernels are done with them before the next call's run)
-        self.fresh = frozenset(fresh)
+        # allocation sites whose arrays stay on the device after the call (set
+        # by the backend per call); the others are reused by the next call
+        # (kernels run in stream order, so the previous call's kernels are done
+        # with them before the next call's run)
+        self.fresh = frozenset()
         self.pool = {}
         self.islab = to_device(np.zeros(max(n_int, 1), np.int64))
         self.fslab = to_device(np.zeros(max(n_float, 1), np.float64))
