@@ -116,16 +116,17 @@ def version():
     for name in DEPENDENCIES:
         print(f"{name:<9} {_distribution_version(name)}")
     numba_ok = _importable("numba")
-    has_cuda_backend = importlib.util.find_spec(f"{__package__}.compile.numba_cuda") is not None
     devices = _cuda_devices() if numba_ok == "yes" else "numba is not importable"
+    cuda_ok = "no"
+    if numba_ok == "yes":
+        from .compile.numba_cuda import cudalib   # late: it imports numba.cuda
+        cuda_ok = "yes" if cudalib.problem() is None else "no"
     print("backends (mode=...):")
     print("  python   yes (NumPy reference, nothing compiled)")
     print(f"  numba    {numba_ok}" + (" (CPU; the default)" if numba_ok == "yes" else ""))
     print(f"  debug    {numba_ok}" + (" (runs numba and python and compares them)"
                                       if numba_ok == "yes" else ""))
-    print("  cuda     " + ("yes" if has_cuda_backend else
-                           "not available yet (this version has no CUDA backend)")
-          + f"; {devices}")
+    print(f"  cuda     {cuda_ok}; {devices}")
     print(f"default mode: {config.mode} (sg.config.mode, SYMGRAPH_FLAGS=\"mode=...\")")
     return 0
 

@@ -24,6 +24,8 @@ SIMULATOR_SUITE = [
     # the simulator; test_cuda_sim.py trains the same program on a small problem
     "tests/test_tutorial.py", "-k", "not logistic_regression_training",
     "tests/test_cuda_sim.py",
+    # scan (its steps' kernels launched by the driver) and ifelse (only the branch taken)
+    "tests/test_scan.py", "tests/test_ifelse.py",
 ]
 
 

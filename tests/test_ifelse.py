@@ -1,5 +1,7 @@
 """ifelse (symgraph/ifelse.py, ops/ifelse.py, compile/lower_ifelse.py): values,
 laziness (the branch not taken never runs), several outputs, gradients."""
+import os
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,7 @@ import symgraph as sg
 from symgraph import tensor as T
 from symgraph.ifelse import IfElse, ifelse
 
-MODES = ["python", "numba"]
+MODES = ["python", "numba"] + [m for m in os.environ.get("SYMGRAPH_TEST_MODES", "").split(",") if m == "cuda"]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,5 +1,7 @@
 """scan: the standard Theano scan programs with only the imports changed, each
 checked against NumPy in every mode; gradients against finite differences."""
+import os
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,7 @@ import symgraph as theano
 import symgraph.tensor as T
 from backends import compare_backends
 
-MODES = ["python", "numba"]
+MODES = ["python", "numba"] + [m for m in os.environ.get("SYMGRAPH_TEST_MODES", "").split(",") if m == "cuda"]
 rng = np.random.default_rng(42)
 
 

@@ -71,12 +71,28 @@ class Rendered:
 
 
 # ------------------------------------------------------------------ statements
+@dataclasses.dataclass
+class _Chain:
+    """An ``if`` Block and the ``elif``/``else`` Blocks after it: one statement."""
+    blocks: list
+
+    @property
+    def body(self):
+        return [step for block in self.blocks for step in block.body]
+
+
 def statements(steps):
     """The steps with consecutive Lines joined into statements: a Line ending in
-    ``:`` and the deeper-indented Lines after it are one compound statement."""
+    ``:`` and the deeper-indented Lines after it are one compound statement;
+    an ``if`` Block and its ``else`` Block are one _Chain."""
     out, k = [], 0
     while k < len(steps):
         step = steps[k]
+        if isinstance(step, Block) and re.match(r"\s*(else|elif\b.*):", step.header) and out:
+            last = out[-1]
+            out[-1] = _Chain((last.blocks if isinstance(last, _Chain) else [last]) + [step])
+            k += 1
+            continue
         if not isinstance(step, Line):
             out.append(step)
             k += 1
@@ -147,6 +163,11 @@ class _Uses(ast.NodeVisitor):
                 f.value.id == "np" and f.attr in _NP_ARRAY_OPS:
             self.whole = True
         self.generic_visit(node)
+
+    def visit_Break(self, node):
+        self.whole = True      # leaves a loop of the driver (scan's until): host code
+
+    visit_Continue = visit_Break
 
 
 def _uses(text, arrays):
@@ -336,10 +357,11 @@ class _Emitter:
             else:
                 self._add_to_group(step, depth)
             return
-        if isinstance(step, Block):
+        if isinstance(step, (Block, _Chain)):
             if self._host_only(step.body):
                 self.close_group(depth)
-                self._host_block(step, depth)
+                for block in getattr(step, "blocks", [step]):
+                    self._host_block(block, depth)
             else:
                 self._add_to_group(step, depth)
             return
@@ -364,7 +386,7 @@ class _Emitter:
                 return True
             if isinstance(step, Loop) and (self._host_only(step.body) or self._independent(step)):
                 return True
-            if isinstance(step, Block) and self._host_only(step.body):
+            if isinstance(step, (Block, _Chain)) and self._host_only(step.body):
                 return True
         return False
 
@@ -614,6 +636,8 @@ def _render_serial(steps, depth, messages=None, shallow=False):
             lines.append(pad + step.header)
             inner = _render_serial(step.body, depth + 1, messages, shallow)
             lines += inner or [pad + "    pass"]
+        elif isinstance(step, _Chain):
+            lines += _render_serial(step.blocks, depth, messages, shallow)
         elif shallow and isinstance(step, Alloc):
             lines.append(pad + f"{step.name} = ({', '.join(step.dims)}, )")
         elif shallow and isinstance(step, (Call, Effect)):
