@@ -40,9 +40,6 @@ HEADER = [
     "fexp, fexpm1, ftanh = math.exp, math.expm1, math.tanh",
     "",
 ]
-# names a statement may use that are neither values of the program nor its own
-_GLOBAL = {"np", "math", "range", "min", "max", "abs", "int", "float", "bool", "len",
-           "True", "False", "None", "fexp", "fexpm1", "ftanh", "cuda"}
 # whole-array operations the host driver runs through runtime.py
 _NP_ARRAY_OPS = {"empty", "zeros", "ascontiguousarray", "transpose"}
 _METHOD_OPS = {"copy", "astype", "reshape"}
@@ -453,7 +450,7 @@ class _Emitter:
             self._call(step.otherwise, depth + 1)
 
     def _host_loop(self, loop, depth):
-        pad, level = "    " * depth, depth
+        level = depth
         self._fetch_for(" ".join(loop.dims), depth)
         for index, dim in zip(loop.indices, loop.dims):
             if index is not None:
@@ -461,7 +458,6 @@ class _Emitter:
                 self.host_names.add(index)
                 level += 1
         self._host_body(loop.body, level)
-        del pad
 
     def _host_block(self, block, depth):
         self._fetch_for(block.header, depth)
@@ -676,5 +672,6 @@ def render(program, input_ndims):
     # outputs_on_device); the others are temporaries kept for the next call
     sites = [sorted({r} | em.bases.get(r, set())) if r in em.arrays else [] for r in plan.returns]
     lines.append(f"RETURN_SITES = {sites!r}")
+    # for a reader of the module: the kernels that run on one thread
     lines.append(f"SERIAL = {[k.name for k in em.kernels if k.serial]!r}")
     return Rendered("\n".join(lines) + "\n", em.kernels, em.messages, em.device)
