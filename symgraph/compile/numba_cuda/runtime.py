@@ -8,7 +8,6 @@ slabs back; a kernel's error code is raised there.
 import builtins
 import importlib
 import json
-import math
 import os
 
 import numpy as np
