@@ -83,7 +83,8 @@ class _Emitter:
         self.bases = {}                     # array -> the arrays whose memory it may share
         # how often each name appears in the whole plan: a name a piece of code
         # mentions less often than that is read elsewhere too (names are unique)
-        self.total = count(serial_lines(plan.steps, 0, shallow=True) + list(plan.returns))
+        self.text = serial_lines(plan.steps, 0, shallow=True)
+        self.total = count(self.text + list(plan.returns))
 
     # -- names
     def _slot(self, name):
@@ -98,7 +99,7 @@ class _Emitter:
     def _kind_of(self, name):
         """"i" or "f": the slab for a scalar the plan gives no dtype, from what
         its first assignment reads (a count, a length, an integer cast: "i")."""
-        text = "\n".join(serial_lines(self.plan.steps, 0, shallow=True))
+        text = "\n".join(self.text)
         match = re.search(rf"^\s*(?:for\s+{name}\s+in\b|{name}\s*=\s*(.*)$)", text, re.M)
         if match is None or match.group(1) is None:
             return "i"                 # a loop index

@@ -62,13 +62,16 @@ def _whole(kind, dst, src):
     _KERNELS[key][_blocks(size), THREADS](dst, src, size)
 
 
+# With SYMGRAPH_CUDA_RECORD=<file>, every launch is written to that file (JSON
+# lines): the tests compile each kernel they ran on the simulator to PTX for a
+# real GPU, which type-checks what the simulator does not.  Read once: launches
+# are the hot path.
+RECORD = os.environ.get("SYMGRAPH_CUDA_RECORD")
+
+
 def _record(entry):
-    """With SYMGRAPH_CUDA_RECORD=<file>, every launch is written to that file
-    (JSON lines): the tests compile each kernel they ran on the simulator to
-    PTX for a real GPU, which type-checks what the simulator does not."""
-    path = os.environ.get("SYMGRAPH_CUDA_RECORD")
-    if path:
-        with open(path, "a") as f:
+    if RECORD:
+        with open(RECORD, "a") as f:
             f.write(json.dumps(entry) + "\n")
 
 
@@ -143,7 +146,7 @@ class Runtime:
         kernel[1, 1](self.islab, self.fslab, *args)
 
     def _record(self, kernel, args):
-        if os.environ.get("SYMGRAPH_CUDA_RECORD"):
+        if RECORD:
             fn = getattr(kernel, "py_func", None) or kernel.fn    # the simulator's: .fn
             _record({"program": self.key, "kernel": fn.__name__,
                      "sig": signature([self.islab, self.fslab, *args])})
