@@ -5,18 +5,33 @@ import symgraph.tensor as T
 import theano_style
 
 
+_made = []
+
+
 def workloads(mode="numba"):
+    """The workloads; mode 'background': mode numba with compile='background'."""
+    compile = "background" if mode == "background" else "eager"
+    mode = "numba" if mode == "background" else mode
+
     def shared(value, name, broadcastable=None):
         if broadcastable is None:
             return sg.shared(value, name=name)
         return sg.shared(value, name=name, broadcastable=broadcastable)
 
     def function(inputs, output, updates):
-        return sg.function(inputs, output, updates=updates, mode=mode)
+        f = sg.function(inputs, output, updates=updates, mode=mode, compile=compile)
+        _made.append(f)
+        return f
 
     api = theano_style.Api(T=T, shared=shared, function=function,
                            sigmoid=T.nnet.sigmoid, softmax=T.nnet.softmax)
     return theano_style.workloads(api)
+
+
+def finish():
+    """Wait for the background compiles (they fill the disk cache)."""
+    for f in _made:
+        f.wait()
 
 
 def set_compiledir(path):

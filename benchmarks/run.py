@@ -48,6 +48,9 @@ from workloads import FULL, QUICK, WORKLOADS, make_data  # noqa: E402
 # column name, module, variant passed to module.workloads() (symgraph's is --mode)
 PEERS = [
     ("symgraph", "impl_symgraph", None),
+    # compile='background' (compile/tiered.py); timed in W5 only: after the
+    # switch it runs the same program as the symgraph column
+    ("symgraph-bg", "impl_symgraph", "background"),
     ("numpy", "impl_numpy", None),
     ("numba", "impl_numba", None),
     ("numba-par", "impl_numba", "parallel"),
@@ -148,64 +151,75 @@ class ChildFailed(Exception):
     pass
 
 
-def cold_start(module, variant, cache_dir):
-    """Wall seconds of one fresh process that builds, compiles and runs W4 once."""
+W5_ONLY = {"symgraph-bg"}
+W5_GRAPHS = ("W2", "W4")
+
+
+def cold_start(module, variant, cache_dir, graph):
+    """Seconds from starting a fresh process to the first result of ``graph``
+    (built, compiled, run once), and the child's own timings with the wall time."""
     env = dict(os.environ, SG_BENCH_CACHE_DIR=cache_dir, SG_BENCH_NUMBA_CACHE="1",
                NUMBA_CACHE_DIR=os.path.join(cache_dir, "numba"))
     compiledir = os.path.join(cache_dir, "compiledir")
     # PyTensor keeps its Numba cache under base_compiledir, not compiledir.
     for var, flag in (("PYTENSOR_FLAGS", "base_compiledir"), ("SYMGRAPH_FLAGS", "compiledir")):
         env[var] = ",".join(filter(None, [os.environ.get(var), f"{flag}={compiledir}"]))
-    if module == "impl_symgraph":
+    if module == "impl_symgraph" and variant != "background":
         env["SYMGRAPH_FLAGS"] += f",mode={variant}"
     # Python's default: keep bytecode. The peers' modules were byte-compiled when pip
     # installed them; with PYTHONDONTWRITEBYTECODE set (as on the project's VMs) an
     # editable symgraph would be compiled from source in every child (~0.12 s).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(HERE / "cold_start.py"), module, variant or ""],
-                          env=env, capture_output=True, text=True, timeout=900)
+    spawned = time.time()       # the child reports the clock time of its first result
+    proc = subprocess.run([sys.executable, str(HERE / "cold_start.py"), module, variant or "",
+                           graph], env=env, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise ChildFailed(lines[-1] if lines else f"exit code {proc.returncode}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+    detail = json.loads(proc.stdout.strip().splitlines()[-1])
+    detail["wall_s"] = wall
+    return detail.pop("first_result_at") - spawned, detail
 
 
 def w5_cells(peers):
+    """{(kind, graph, column): Cell} for the cold and warm starts of each graph."""
     cells = {}
     for column, (module, variant, builders) in peers.items():
-        if isinstance(builders, str):
-            cells[("cold", column)] = Cell(error=builders)
-            cells[("warm", column)] = Cell(error=builders)
-        elif "W4" in builders:
-            cells[("cold", column)] = Cell()
-            cells[("warm", column)] = Cell()
+        for graph in W5_GRAPHS:
+            for kind in ("cold", "warm"):
+                if isinstance(builders, str):
+                    cells[(kind, graph, column)] = Cell(error=builders)
+                elif graph in builders:
+                    cells[(kind, graph, column)] = Cell()
     return cells
 
 
 def w5_round(cells, peers, order):
     for column in order:
-        if ("cold", column) not in cells or cells[("cold", column)].error:
-            continue
-        module, variant, _ = peers[column]
-        cache_dir = tempfile.mkdtemp(prefix="sgbench-w5-")
-        try:
-            for kind in ("cold", "warm"):     # the warm process reuses the cold one's caches
-                cell = cells[(kind, column)]
-                try:
-                    wall, detail = cold_start(module, variant, cache_dir)
-                    cell.times.append(wall)
-                    cell.detail.append(detail)
-                    log(f"  W5 {kind} {column}: {wall:.2f}s {detail}")
-                except Exception as exc:      # noqa: BLE001
-                    cell.error = str(exc)[:60] if isinstance(exc, ChildFailed) else short_error(exc)
-                    log(f"  W5 {kind} {column}: {cell.error}")
-                    if kind == "cold":
-                        cells[("warm", column)].error = "cold start failed"
-                    break
-        finally:
-            shutil.rmtree(cache_dir, ignore_errors=True)
+        for graph in W5_GRAPHS:
+            if cells.get(("cold", graph, column), Cell(error="none")).error:
+                continue
+            module, variant, _ = peers[column]
+            cache_dir = tempfile.mkdtemp(prefix="sgbench-w5-")
+            try:
+                for kind in ("cold", "warm"):     # the warm process reuses the cold one's caches
+                    cell = cells[(kind, graph, column)]
+                    try:
+                        first, detail = cold_start(module, variant, cache_dir, graph)
+                        cell.times.append(first)
+                        cell.detail.append(detail)
+                        log(f"  W5 {kind} {graph} {column}: {first:.2f}s {detail}")
+                    except Exception as exc:      # noqa: BLE001
+                        cell.error = (str(exc)[:60] if isinstance(exc, ChildFailed)
+                                      else short_error(exc))
+                        log(f"  W5 {kind} {graph} {column}: {cell.error}")
+                        if kind == "cold":
+                            cells[("warm", graph, column)].error = "cold start failed"
+                        break
+            finally:
+                shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 def cell_text(cell, unit, sg_cell):
@@ -254,24 +268,35 @@ def report(rows, columns, notes, meta):
         print(f"- mismatch {line}")
     for line in notes:
         print(f"- {line}")
+    # the background column against every peer, where it was timed (W5)
+    bg = [(label, cells) for label, _, cells in rows if "symgraph-bg" in cells]
+    if bg:
+        print("\nsymgraph-bg / peer (first result, W5):\n")
+        print(markdown_table(["workload"] + columns, [
+            [label] + [fmt_ratio(cells["symgraph-bg"].median(), cells[c].median()).strip()
+                       if c in cells and cells[c].median() and cells["symgraph-bg"].median()
+                       else "n/a" for c in columns] for label, cells in bg]))
 
 
 def w5_detail(cells, columns):
     rows = []
-    for kind in ("cold", "warm"):
-        row = [f"W5 {kind}"]
-        for c in columns:
-            cell = cells.get((kind, c))
-            if cell is None or not cell.detail:
-                row.append("n/a" if cell is None else ("error" if cell.error else "-"))
-                continue
-            med = {k: statistics.median(d[k] for d in cell.detail)
-                   for k in ("numpy_import_s", "import_s", "build_compile_run_s")}
-            row.append(f"{med['numpy_import_s']:.2f} + {med['import_s']:.2f} + "
-                       f"{med['build_compile_run_s']:.2f}")
-        rows.append(row)
+    for graph in W5_GRAPHS:
+        for kind in ("cold", "warm"):
+            row = [f"W5 {kind} {graph}"]
+            for c in columns:
+                cell = cells.get((kind, graph, c))
+                if cell is None or not cell.detail:
+                    row.append("n/a" if cell is None else ("error" if cell.error else "-"))
+                    continue
+                med = {k: statistics.median(d[k] for d in cell.detail)
+                       for k in ("numpy_import_s", "import_s", "build_compile_run_s", "wall_s")}
+                row.append(f"{med['numpy_import_s']:.2f} + {med['import_s']:.2f} + "
+                           f"{med['build_compile_run_s']:.2f} ({med['wall_s']:.2f})")
+            rows.append(row)
     print("\nW5 inside the child process (median s): numpy import + peer import + "
-          "build/compile/run once; the rest of the wall time is interpreter start and exit.\n")
+          "build/compile/run once (the whole process, start to exit, in brackets: "
+          "symgraph-bg's child waits for its compile before exiting, to fill the cache "
+          "for the warm start).\n")
     print(markdown_table(["", *columns], rows))
 
 
@@ -343,7 +368,8 @@ def main(argv=None):
     for name in names:
         if name != "W5":
             log(f"building {name}")
-            timed[name] = build_cells(name, sizes, peers, target_s)
+            timed[name] = build_cells(name, sizes, {c: p for c, p in peers.items()
+                                                    if c not in W5_ONLY}, target_s)
     cold = w5_cells(peers) if "W5" in names else {}
 
     for r in range(args.rounds):
@@ -355,8 +381,10 @@ def main(argv=None):
             w5_round(cold, peers, order)
 
     rows = [(name, WORKLOADS[name][0], cells) for name, cells in timed.items()]
-    for kind in ("cold", "warm") if cold else ():
-        rows.append((f"W5 {kind}", "s", {c: cell for (k, c), cell in cold.items() if k == kind}))
+    for graph in W5_GRAPHS if cold else ():
+        for kind in ("cold", "warm"):
+            rows.append((f"W5 {kind} {graph}", "s",
+                         {c: cell for (k, g, c), cell in cold.items() if (k, g) == (kind, graph)}))
     other = watch.other_share()
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"), "versions": versions(), "mode": args.mode,
             "rounds": args.rounds, "quick": args.quick, "threads": args.threads,

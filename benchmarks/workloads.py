@@ -9,7 +9,8 @@ WORKLOADS = {
     "W2": ("µs", "logistic regression 400x784, grad + SGD; per step"),
     "W3": ("µs", "LXMLS MLP [13989,20,2], batch 5, SGD; per step"),
     "W4": ("s", "MLP 784-100-100-10 tanh/softmax, batch 100, 500 steps; per epoch"),
-    "W5": ("s", "W4 built, compiled, run once in a fresh process; wall time"),
+    "W5": ("s", "the W2 or W4 step built, compiled, run once in a fresh process; "
+           "seconds from the process start to the first result"),
 }
 
 FULL = {"W0": 20, "W1": 10_000_000, "W2": (400, 784), "W3": (13989, 20, 2, 5),

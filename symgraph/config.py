@@ -141,6 +141,10 @@ class Config:
     # freed memory glibc keeps for the next call instead of handing it back to
     # the system (numba_cpu/memory.py); 0: leave the C allocator as it is
     malloc_keep_mb = _Option(64.0, convert=float)
+    # function(..., compile='background') for every function made without a
+    # compile= argument: the first calls run on the reference backend while
+    # Numba compiles in a helper process (tiered.py)
+    background_compile = _Option(False, convert=_flag)
     # function(..., profile=True) for every function; summaries printed at exit (profile.py)
     profile = _Option(False, convert=_flag)
     # compute each new node's value on its inputs' test values (x.tag.test_value) when built

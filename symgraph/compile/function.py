@@ -10,7 +10,9 @@ import numpy as np
 from ..config import config
 from ..graph import Constant, FunctionGraph, Variable, clone_replace, graph_inputs, test_values_as
 from ..shared import SharedVariable
-from .mode import get_mode
+from .backend import backend
+from .mode import Mode, get_mode
+from .tiered import Background
 from .inplace import any_overlap
 from .out import unwrap_out
 from .saving import pack, unpack
@@ -99,11 +101,11 @@ class Function:
 
     def __init__(self, inputs, outputs, updates, givens, mode, on_unused_input,
                  allow_input_downcast, name, no_default_updates, trust_input=False,
-                 profile=None, outputs_on_device=False):
+                 profile=None, outputs_on_device=False, compile=None):
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens, mode=mode,
                           on_unused_input=on_unused_input, allow_input_downcast=allow_input_downcast,
                           name=name, no_default_updates=no_default_updates,
-                          outputs_on_device=outputs_on_device)
+                          outputs_on_device=outputs_on_device, compile=compile)
         self.name = name
         self.mode = mode or config.mode
         run_mode = get_mode(self.mode)   # a Mode: the optimizer and the backend
@@ -160,12 +162,19 @@ class Function:
         # update into its shared variable's buffer (see compile/inplace.py)
         update_pairs = [(len(outs) + k, len(input_vars) + self.shared.index(t))
                         for k, t in enumerate(self.update_targets)]
-        self._thunk = run_mode.compile(self.graph, update_pairs)
+        how = compile or ("background" if config.background_compile else "eager")
+        if how not in ("eager", "background"):
+            raise ValueError(f"compile must be 'eager' or 'background', got {how!r}")
+        # background: the reference backend answers until the compiled program
+        # is ready (tiered.py); only the Numba CPU backend takes seconds to compile
+        background = how == "background" and run_mode.backend_name() == "numba" and \
+            type(run_mode).compile is Mode.compile
+        thunk = (backend("python") if background else run_mode.compile)(self.graph, update_pairs)
         compiled = time.perf_counter()
         if outputs_on_device:
-            if not self._thunk.device_values:
+            if not thunk.device_values:
                 raise TypeError("outputs_on_device=True needs a GPU mode (mode='cuda')")
-            self._thunk.outputs_on_device = True
+            thunk.outputs_on_device = True
         self._update_slots = [self.shared.index(t) for t in self.update_targets]
         self._names = {inp.name: k for k, inp in enumerate(self.inputs) if inp.name}
         self._containers = [v.container for v in self.shared]
@@ -177,20 +186,34 @@ class Function:
         if self.update_targets:
             unique = {id(c): c for c in self._containers}.values()
             self._locks = [c.lock for c in sorted(unique, key=lambda c: c.order)]
-        # a backend whose results are always fresh arrays (an in-place update
-        # returning its own buffer) needs no aliasing checks after a call
-        self._owns_results = self._thunk.owns_results
         # the common call, arrays of exactly the right types, is checked in a few
         # comparisons (flagged axes must still have length 1)
         self._exact = [(np.dtype(i.variable.dtype), i.variable.ndim,
                         tuple(a for a, f in enumerate(i.variable.broadcastable) if f))
                        for i in self.inputs]
-        self._call = self._fast_path() or self._checked_call
+        self.profile = None
+        self._use(thunk)
         # f.profile: None, or the profile of a function made with profile=True
         # (or config.profile); only then is the call wrapped to be timed
         self.profile = attach_profile(self, profile, optimized - started, compiled - optimized)
         if self.profile is not None:
             self._call = self.profile.wrap(self._call)
+        self._background = Background(self, self.graph, update_pairs) if background else None
+
+    def _use(self, thunk):
+        """Run calls on ``thunk`` from the next call on (tiered.py switches to
+        the compiled program this way)."""
+        self._thunk = thunk
+        # a backend whose results are always fresh arrays (an in-place update
+        # returning its own buffer) needs no aliasing checks after a call
+        self._owns_results = thunk.owns_results
+        call = self._fast_path() or self._checked_call
+        self._call = call if self.profile is None else self.profile.wrap(call)
+
+    def wait(self, timeout=None):
+        """With ``compile='background'``: wait (at most ``timeout`` seconds) until
+        calls run the compiled program; whether they do.  True at once otherwise."""
+        return self._background is None or self._background.wait(timeout)
 
     def _fast_path(self):
         """The common call (positional arrays of exactly the input types) as one
@@ -391,11 +414,12 @@ class Function:
 
     def _run(self, values):
         containers = self._containers
-        if self._thunk.device_values:
+        thunk = self._thunk      # read once: tiered.py may switch it meanwhile
+        if thunk.device_values:
             return self._run_on_device(values)
         shared_values = [c.value for c in containers]
-        results = self._thunk(values + shared_values)
-        if self._owns_results:
+        results = thunk(values + shared_values)
+        if thunk.owns_results:
             # every output and update was computed: only now may shared values change
             for slot, value in zip(self._update_slots, results[self.n_outputs:]):
                 containers[slot].value = value
@@ -486,12 +510,15 @@ def _load_function(packed, mode):
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise",
              allow_input_downcast=False, name=None, no_default_updates=False, trust_input=False,
-             profile=None, outputs_on_device=False):
+             profile=None, outputs_on_device=False, compile=None):
     """Compile ``outputs`` as a function of ``inputs``; ``updates`` write shared variables.
     ``profile=True`` (or config.profile) keeps call and compile times in ``f.profile``;
     ``profile='nodes'`` also times each node through the reference path (profile.py).
     ``outputs_on_device`` (mode='cuda'): the outputs stay on the GPU, as numba
-    device arrays, instead of being copied back to NumPy arrays."""
+    device arrays, instead of being copied back to NumPy arrays.
+    ``compile='background'`` (or config.background_compile): the first calls run on the
+    reference backend while the program compiles in a helper process, then
+    the function switches to it (tiered.py; ``f.wait()`` waits for that)."""
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function: inputs must be a list of variables")
     if on_unused_input not in ("raise", "warn", "ignore"):
@@ -499,4 +526,4 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unus
     with test_values_as("off"):   # compiling builds nodes of its own (testvalues.py)
         return Function(list(inputs), outputs, updates, givens, mode, on_unused_input,
                         allow_input_downcast, name, no_default_updates, trust_input, profile,
-                        outputs_on_device)
+                        outputs_on_device, compile)

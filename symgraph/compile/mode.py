@@ -73,10 +73,13 @@ class Mode:
         """``fgraph`` rewritten by this mode's optimizer."""
         return optimize_fgraph(fgraph, self.optimizer_name(), skip=self.skip_passes)
 
+    def backend_name(self):
+        """The backend that runs the graphs of this mode, now."""
+        return self.linker or get_mode(config.mode).linker or "numba"
+
     def compile(self, fgraph, update_pairs=()):
         """The backend's ``Compiled`` for the optimized ``fgraph`` (backend.py)."""
-        linker = self.linker or get_mode(config.mode).linker or "numba"
-        return backend(linker)(fgraph, update_pairs)
+        return backend(self.backend_name())(fgraph, update_pairs)
 
     def __repr__(self):
         return f"{type(self).__name__}(linker={self.linker!r}, optimizer={self.optimizer!r})"

@@ -19,7 +19,6 @@ an error gets its usual message.
 """
 import atexit
 import logging
-import os
 import pickle
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import warnings
 from ...config import config
 from numba import config as numba_config
 from ..cache import CacheWarning, compiledir
+from ..tiered import child_env
 
 log = logging.getLogger("symgraph.compile")
 
@@ -84,19 +84,9 @@ def _running():
     _stop()
     process = subprocess.Popen(
         [sys.executable, "-m", "symgraph.compile.numba_cpu.compile_worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        # the helper imports this copy of symgraph, wherever it lives
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))})
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
     _helper[:] = [process, 0]
     return process
-
-
-def _package_root():
-    here = os.path.abspath(__file__)
-    for _ in range(4):      # symgraph/compile/numba_cpu/compile_worker.py
-        here = os.path.dirname(here)
-    return here
 
 
 def _stop():

@@ -1,0 +1,164 @@
+"""``function(..., compile='background')``: answer at once, switch to the
+compiled program when it is ready.
+
+Compiling a graph with Numba takes seconds (LLVM), and importing Numba alone
+takes half a second; a notebook user waits for both before the first number.
+In background mode a new function first runs through the reference backend
+(compile/python.py: each op's NumPy ``perform``), which needs neither, while a
+child process (``serve`` below) compiles the same
+optimized graph into the disk cache.  A thread of this process waits for the
+child on the other core, loads the program from the cache, and switches the
+function to it between two calls.
+
+Why a child process rather than a thread compiling here: Numba's typing and IR
+building are Python code and would take the interpreter lock from the calls
+being answered meanwhile; and a process exiting while LLVM runs in one of its
+threads can crash at exit.  The child gets the optimized graph itself (pickled
+as ``saving.py`` does), so the program it writes is byte for byte the one this
+process generates, and the load here is a cache hit.
+
+What stays the same across the switch: the results (the reference backend is
+what every backend is tested against; random draws are bit-identical) and the
+update semantics (updates are applied after the whole call, on either side).
+A call in progress finishes on the backend it started on.  When the child
+cannot compile, this process compiles in the thread; when that fails too, the
+function stays on the reference backend and a warning says why.
+
+At exit, a child still compiling is stopped, and a load in progress is waited
+for.  ``f.wait()`` blocks until the switch.
+"""
+import atexit
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+import weakref
+
+from ..config import config
+from ..graph import FunctionGraph
+from .backend import backend
+from .saving import pack, unpack
+
+log = logging.getLogger("symgraph.compile")
+
+_loading = threading.Lock()   # held while a program is loaded in this process
+_children = set()             # child processes still compiling
+_exiting = []                 # set at exit: start no more loads
+
+
+class Background:
+    """The compilation of one function's graph, off the caller's path."""
+
+    def __init__(self, function, fgraph, update_pairs):
+        self.done = threading.Event()
+        self.error = None
+        self._function = weakref.ref(function)
+        # the thread gets what it needs, not the function: a function dropped
+        # meanwhile is freed, and its program is then not loaded
+        self._thread = threading.Thread(target=self._work, args=(fgraph, list(update_pairs)),
+                                        name="symgraph-compile", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout=None):
+        """Whether the function runs its compiled program now (after at most ``timeout`` s)."""
+        self.done.wait(timeout)
+        return self.done.is_set() and self.error is None
+
+    def _work(self, fgraph, update_pairs):
+        try:
+            if not _compile_in_child(fgraph, update_pairs):
+                log.info("the background compile helper failed; compiling in this process")
+            with _loading:
+                if _exiting or self._function() is None:
+                    return
+                # loaded from the disk cache the child filled (or compiled here)
+                compiled = backend("numba")(fgraph, update_pairs)
+            function = self._function()
+            if function is not None:
+                function._use(compiled)
+        except Exception as exc:  # noqa: BLE001 - the function keeps working as it is
+            self.error = exc
+            warnings.warn(f"symgraph: compiling {_label(self._function())} in the background "
+                          f"failed; it keeps running on the reference backend "
+                          f"(mode='python'): {type(exc).__name__}: {exc}", RuntimeWarning)
+        finally:
+            self.done.set()
+
+
+def _label(function):
+    return repr(function.name) if function is not None and function.name else "a function"
+
+
+def _compile_in_child(fgraph, update_pairs):
+    """Have a child process compile ``fgraph`` into the disk cache; whether it did."""
+    from .cache import compiledir
+    settings = {name: getattr(config, name) for name in config.options()}
+    # the folder this process reads (its private one when the configured one is
+    # not trusted), so that the child writes where this process will look
+    settings["compiledir"] = compiledir()
+    request = pickle.dumps({"config": settings, "graph": pack((fgraph.inputs, fgraph.outputs)),
+                            "updates": update_pairs})
+    if _exiting:
+        return False
+    try:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
+    except OSError as exc:
+        log.info("cannot start the compile helper: %s", exc)
+        return False
+    _children.add(child)
+    try:
+        reply, _ = child.communicate(request)
+    finally:
+        _children.discard(child)
+    try:
+        status, message = pickle.loads(reply)
+    except Exception:  # noqa: BLE001 - killed at exit, or died: nothing to read
+        return False
+    if status != "ok":
+        log.info("the compile helper could not compile the program: %s", message)
+    return status == "ok"
+
+
+def child_env():
+    """The environment of a helper process: it imports this copy of symgraph,
+    wherever it lives (an editable install, a checkout on sys.path)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = [root, os.environ.get("PYTHONPATH")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+
+@atexit.register
+def _at_exit():
+    _exiting.append(True)
+    for child in list(_children):
+        child.kill()
+    with _loading:      # a load in progress finishes before the interpreter goes
+        pass
+
+
+# not ``-m symgraph.compile.tiered``: the package imports this module first
+_CHILD = "from symgraph.compile.tiered import serve; serve()"
+
+
+def serve():
+    """The child's side: compile the graph read on stdin, answer on stdout."""
+    try:
+        request = pickle.load(sys.stdin.buffer)
+    except EOFError:        # the parent exited before it asked
+        return
+    replies = sys.stdout.buffer
+    sys.stdout = sys.stderr      # nothing printed may corrupt the reply
+    try:
+        with config.change(**request["config"]):
+            inputs, outputs = unpack(*request["graph"])
+            backend("numba")(FunctionGraph(inputs, outputs), request["updates"])
+        reply = ("ok", None)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        reply = ("error", f"{type(exc).__name__}: {exc}")
+    pickle.dump(reply, replies)
+    replies.flush()
+
