@@ -402,7 +402,8 @@ def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
     monkeypatch.setattr(emit, "PARALLEL_MIN_SIZE", 100)
     x = T.dmatrix("x")
     f = sg.function([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], mode="numba")
-    assert f._thunk.program.parallel_size == "arg0.shape[0] * arg0.shape[1]"   # tanh, not x * 2
+    # tanh is compute-bound; x * 2 inside the sum is no loop of its own
+    assert f._thunk.program.parallel_sizes == {"compute": "arg0.shape[0] * arg0.shape[1]"}
     f(rng.random((5, 4)))                     # 20 iterations: serial
     assert f._thunk.threaded == []
     compare_numba_and_py([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], [rng.random((30, 20))])
@@ -491,3 +492,63 @@ def test_a_checked_shared_value_is_not_updated_in_place_before_it_is_returned(rn
     with pytest.raises(ValueError, match="a runtime check failed"):
         f(np.ones(0))
     np.testing.assert_array_equal(W.get_value(), before + 1)   # a failing call updates nothing
+
+
+def test_large_memory_bound_loops_use_the_parallel_variant(monkeypatch, rng):
+    import inspect
+
+    from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(emit, "MEMORY_PARALLEL_MIN_SIZE", 100)
+    a, b = T.dvectors("a", "b")
+    f = sg.function([a, b], a ** 2 + 2 * a * b + b ** 2, mode="numba")
+    assert f._thunk.program.parallel_sizes == {"memory": "arg0.shape[0]"}
+    np.testing.assert_allclose(f(np.ones(50), np.ones(50)), np.full(50, 4.0))
+    assert f._thunk.threaded == []            # 50 iterations: serial, on the fast path
+    av, bv = rng.random(300), rng.random(300)
+    np.testing.assert_allclose(f(av, bv), (av + bv) ** 2)
+    assert len(f._thunk.threaded) == 1, "the parallel variant did not run"
+    assert "prange(" in inspect.getsource(f._thunk.threaded[0].py_func)
+
+
+def test_results_reuse_the_buffers_of_dropped_results_only(monkeypatch, rng):
+    from symgraph.compile.numba_cpu import recycle
+    monkeypatch.setattr(recycle, "MIN_BYTES", 0)
+    a, b = T.dvectors("a", "b")
+    f = sg.function([a, b], [a * b + 1, T.sum(a)], mode="numba")
+    av, bv = rng.random(1000), rng.random(1000)
+    want = av * bv + 1
+    addresses = []
+    for _ in range(6):                        # the previous result is alive during the call
+        out, _ = f(av, bv)
+        addresses.append(out.ctypes.data)
+        np.testing.assert_allclose(out, want)
+    assert len(set(addresses[2:])) == 2, "c = f(a, b) in a loop should alternate two buffers"
+    # results the caller holds, or holds a view of, are never written again
+    held, _ = f(av, bv)
+    view = f(av, bv)[0][10:20]
+    before = held.copy(), view.copy()
+    others = [f(av * k, bv)[0] for k in range(2, 6)]
+    np.testing.assert_array_equal(held, before[0])
+    np.testing.assert_array_equal(view, before[1])
+    for k, o in zip(range(2, 6), others):
+        np.testing.assert_allclose(o, av * k * bv + 1)
+    assert len({o.ctypes.data for o in others} | {held.ctypes.data}) == 5
+    # another size: a new array, and the kept ones are not written
+    small, _ = f(av[:10], bv[:10])
+    np.testing.assert_allclose(small, want[:10])
+    np.testing.assert_array_equal(held, before[0])
+
+
+def test_a_recycled_result_may_become_a_shared_value(monkeypatch, rng):
+    from symgraph.compile.numba_cpu import recycle
+    monkeypatch.setattr(recycle, "MIN_BYTES", 0)
+    x = T.dvector("x")
+    s = sg.shared(np.zeros(100), name="s")
+    f = sg.function([x], s * 2 + x, updates=[(s, s + x)], mode="numba")
+    ref = np.zeros(100)
+    for k in range(6):
+        xv = rng.random(100)
+        out = f(xv)
+        np.testing.assert_allclose(out, ref * 2 + xv)
+        ref = ref + xv
+        np.testing.assert_allclose(s.get_value(), ref)

@@ -29,9 +29,8 @@ class Compiled:
     # results never alias the arguments, shared values, constants or each other,
     # except an update written in place, which is its shared value's buffer
     owns_results: bool = False
-    # (program, constants, finish) for Function's generated fast path, or None:
-    # ``finish(program(*values, *constants), values)`` are the results
-    fast: Optional[tuple] = None
+    # what Function's generated fast path calls, or None
+    fast: Optional["FastPath"] = None
     # fgraph input positions whose buffer the program writes (inplace.py)
     inplace: tuple = ()
     # positions in ``fast[1]`` of the constants an in-place target could share memory with
@@ -53,6 +52,20 @@ class Compiled:
 
     def __call__(self, values):
         return self.run(values)
+
+
+@dataclass(eq=False)
+class FastPath:
+    """``finish(program(*values, *consts, *recs), values)`` are a call's
+    results; ``recs`` come from ``recycler.take()`` and the results are handed
+    to ``recycler.give`` when there is one (numba_cpu/recycle.py).  Calls for
+    which ``large`` (an expression of the values ``arg<i>``) holds need the
+    parallel variant: they take ``run``."""
+    program: Callable
+    consts: tuple
+    finish: Callable
+    recycler: object = None
+    large: Optional[str] = None
 
 
 # mode -> (module, function); imported when first used: the Numba backends cost

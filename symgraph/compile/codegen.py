@@ -181,7 +181,8 @@ class CodeGen:
         self.node_id = -1
         self.const_args = []
         self.inplace = None       # the InplacePlan (inplace.py), or None
-        self.parallel_loops = []  # dims of the loops worth running on several threads
+        # (kind, dims) of the loops worth running on several threads when large
+        self.parallel_loops = []
         self.scalar_dtypes = {}   # name -> dtype of the scalars made by assign()
         self._check_target = None
         self._pending = []     # checks not yet written: (exception, condition, message)
@@ -297,14 +298,15 @@ class CodeGen:
 
     def loops(self, dims, body, parallel=False):
         """A loop nest over ``dims``; ``body(index_names)`` returns the inner lines.
-        ``parallel``: a compute-bound loop, worth threads when large (plan.Loop)."""
+        ``parallel``: "compute" (or True) or "memory", a loop whose iterations are
+        independent and worth threads when large (plan.Loop)."""
         self.flush_checks()
         indices = [None if d == "1" else self.fresh("i") for d in dims]
         idx = ["0" if i is None else i for i in indices]
         active = [d for d in dims if d != "1"]
-        parallel = bool(parallel and active)
+        parallel = ("compute" if parallel is True else parallel) if active else False
         if parallel:
-            self.parallel_loops.append(active)
+            self.parallel_loops.append((parallel, active))
         loop = Loop(indices, list(dims), [], parallel)
         outer, self._body = self._body, loop.body
         self._body.extend(Line(line) for line in body(idx))

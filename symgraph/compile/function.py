@@ -2,6 +2,7 @@
 optimize it, hand it to a backend, and wrap the result in a callable that checks
 arguments and applies updates only after everything was computed."""
 import copy
+import re
 import time
 import warnings
 
@@ -220,12 +221,16 @@ class Function:
         generated function: a few comparisons, the compiled program, the updates.
         Anything else, a failing call included, goes through _checked_call.  It
         halves the overhead of a small call (W0 in docs/benchmarks.md)."""
-        parts = self._thunk.fast
-        if parts is None or not self._owns_results:
+        fast = self._thunk.fast
+        if fast is None or not self._owns_results:
             return None
-        program, consts, finish = parts
-        names = {"nd": np.ndarray, "checked": self._checked_call, "program": program,
-                 "finish": finish}
+        consts = fast.consts
+        names = {"nd": np.ndarray, "checked": self._checked_call, "program": fast.program,
+                 "finish": fast.finish}
+        recs = []
+        if fast.recycler is not None:
+            names.update(take=fast.recycler.take, give=fast.recycler.give)
+            recs = ["*recs"]
         args = [f"a{k}" for k in range(len(self.inputs))]
         tests = []
         for k, (dtype, ndim, flagged) in enumerate(self._exact):
@@ -245,12 +250,19 @@ class Function:
             lines += [f"    if not ({' and '.join(tests)}):", "        return checked(*args)"]
         body = [f"{s} = c{k}.value" for k, s in enumerate(shared)]
         body.append(f"v = [{', '.join(values)}]")
+        if fast.large:
+            large = re.sub(r"\barg(\d+)\b", lambda m: values[int(m.group(1))], fast.large)
+            body += [f"if {large}:", "    return checked(*args)   # the parallel variant"]
         body += self._alias_test(names, values, consts)
+        if recs:
+            body.append("recs, roots = take()")
         body += ["try:",
-                 f"    r = program({', '.join(values + [f'k{j}' for j in range(len(consts))])})",
+                 f"    r = program({', '.join(values + [f'k{j}' for j in range(len(consts))] + recs)})",
                  "except Exception:",
                  "    return checked(*args)   # converts the arguments, or names the node",
                  "out = finish(r, v)"]
+        if recs:
+            body.append("give(out, roots)")
         # only now, with everything computed, may shared values change
         body += [f"c{slot}.value = out[{self.n_outputs + j}]; c{slot}.mirror = None"
                  for j, slot in enumerate(self._update_slots)]

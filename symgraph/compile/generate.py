@@ -23,7 +23,7 @@ from ..ops.reduce import Reduce
 from .codegen import Array, CodeGen, LoweringError, constant_ref, lowering_in
 from .inplace import plan_inplace
 from .lowering import DotRef, ElemRef
-from .plan import Plan
+from .plan import Alloc, Plan
 
 
 def _lowering_tables():
@@ -49,24 +49,31 @@ class Program:
     # ("input", position) for an update written into that argument
     outputs: list
     inplace: list = field(default_factory=list)   # input positions written in place
-    # Python expression of the arguments arg<i>: the largest compute-bound loop
-    # (None: none whose size the arguments' shapes give)
-    parallel_size: str = None
+    # (output position, dtype) of each result whose buffer the caller may hand
+    # back for reuse, in the order of the rec<k> parameters (after the constants)
+    recycle: list = field(default_factory=list)
+    # kind of parallel loop ("compute", "memory") -> Python expression of the
+    # arguments arg<i>: the largest such loop (absent: none whose size the
+    # arguments' shapes give)
+    parallel_sizes: dict = field(default_factory=dict)
     # the target's rendering of the plan (numba_cpu/emit.py), once made
     source: str = None
 
 
-def _parallel_size(loops, n_in):
-    """The size of the largest compute-bound loop, as an expression of the
-    arguments' shapes, for the loops whose lengths are argument lengths."""
+def _parallel_sizes(loops, n_in):
+    """For each kind of parallel loop, the size of the largest one as an
+    expression of the arguments' shapes, among the loops whose lengths are
+    argument lengths."""
     known = re.compile(r"arg(\d+)\.shape\[\d+\]|\d+")
-    sizes = [" * ".join(dims) for dims in loops
-             if all(known.fullmatch(d) and (not d.startswith("arg")
-                                           or int(known.fullmatch(d).group(1)) < n_in)
-                    for d in dims)]
-    if not sizes:
-        return None
-    return sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
+    out = {}
+    for kind in ("compute", "memory"):
+        sizes = [" * ".join(dims) for k, dims in loops
+                 if k == kind and all(known.fullmatch(d) and (
+                     not d.startswith("arg") or int(known.fullmatch(d).group(1)) < n_in)
+                     for d in dims)]
+        if sizes:
+            out[kind] = sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
+    return out
 
 
 def generate(fgraph, update_pairs=(), debug=False, target="cpu"):
@@ -171,8 +178,25 @@ def generate(fgraph, update_pairs=(), debug=False, target="cpu"):
     cg.flush_checks()
 
     params += [f"cst{j}" for j in range(len(cg.const_args))]
+    recycle = [] if debug or target != "cpu" else _recyclable(cg.steps, outputs, returned)
+    params += [step.reuse for _, step in recycle]
     plan = Plan(steps=cg.steps, params=params, returns=returned, protect_from=protect_from,
                  scalar_dtypes=cg.scalar_dtypes, parallel_loops=cg.parallel_loops)
     return Program(plan=plan, nodes=nodes, const_args=cg.const_args,
-                   parallel_size=_parallel_size(cg.parallel_loops, n_in),
-                   outputs=outputs, inplace=inplace.targets if inplace else [])
+                   parallel_sizes=_parallel_sizes(cg.parallel_loops, n_in),
+                   outputs=outputs, inplace=inplace.targets if inplace else [],
+                   recycle=[(k, step.dtype) for k, step in recycle])
+
+
+def _recyclable(steps, outputs, returned):
+    """(output position, Alloc step) of the results allocated at the top level
+    of the program, each Alloc now reading a buffer to reuse from a parameter
+    rec<j> (numba_cpu/recycle.py hands back the caller's dropped results)."""
+    allocs = {step.name: step for step in steps if isinstance(step, Alloc)}
+    found = []
+    for k, (kind, *spec) in enumerate(outputs):
+        if kind == "ret" and spec[1] is None and returned[spec[0]] in allocs:
+            step = allocs.pop(returned[spec[0]])
+            step.reuse = f"rec{len(found)}"
+            found.append((k, step))
+    return found

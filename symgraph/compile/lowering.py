@@ -212,7 +212,7 @@ def elemwise_loop(cg, node, refs, dims, out):
     def body(idx):
         lines, expr = element(cg, node, refs, idx)
         return lines + [f"{out.at(idx)} = {expr}"]
-    cg.loops(dims, body, parallel=costly(node.op))
+    cg.loops(dims, body, parallel="compute" if costly(node.op) else "memory")
 
 
 def costly(op):

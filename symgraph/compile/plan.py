@@ -22,21 +22,26 @@ class Line:
 
 @dataclass
 class Alloc:
-    """``name`` = a new uninitialized array of the lengths ``dims`` (source expressions)."""
+    """``name`` = a new uninitialized array of the lengths ``dims`` (source
+    expressions).  ``reuse``: a parameter holding a flat array of the caller's
+    that may serve instead when its size fits (a result's recycled buffer)."""
     name: str
     dims: list
     dtype: str
+    reuse: Optional[str] = None
 
 
 @dataclass
 class Loop:
     """A loop nest over ``dims``; ``indices[k]`` names axis k's index (``None``:
-    a length-1 axis, read at 0).  ``parallel``: compute-bound, worth threads
-    when large (codegen.PARALLEL_MIN_SIZE iterations)."""
+    a length-1 axis, read at 0).  ``parallel``: the iterations are independent
+    and worth threads when there are many, ``"compute"`` (exp, tanh, ...) or
+    ``"memory"`` (bound by memory bandwidth, worth threads only when larger:
+    a target's emitter sets both thresholds); False: run in order."""
     indices: list
     dims: list
     body: list
-    parallel: bool = False
+    parallel: object = False
 
 
 @dataclass
@@ -83,7 +88,7 @@ class Plan:
     returns: list               # expressions of the returned values, in order
     protect_from: int           # steps from here on (in-place updates, results) stay together
     scalar_dtypes: dict = field(default_factory=dict)   # scalar name -> dtype
-    parallel_loops: list = field(default_factory=list)  # dims of each compute-bound loop
+    parallel_loops: list = field(default_factory=list)  # (kind, dims) of each parallel Loop
 
 
 def walk(steps):

@@ -27,11 +27,12 @@ import numpy as np
 from ...config import config
 from ...graph import format_trace
 from .. import cache
-from ..backend import Compiled
+from ..backend import Compiled, FastPath
 from ..errors import locator
 from ..generate import generate
 from ..inplace import dealias, reachable_for_writing
 from . import compile_worker, emit, memory
+from .recycle import Recycler
 import numba
 from numba import types
 from numba.core.errors import NumbaError
@@ -67,6 +68,8 @@ def _signature(fgraph, program):
     ``_conform``), the constants as they are."""
     sig = [types.Array(numba.from_dtype(np.dtype(v.dtype)), v.ndim, "C") for v in fgraph.inputs]
     sig += [numba.typeof(c) for c in program.const_args]
+    # the buffers of dropped results (recycle.py), flat
+    sig += [types.Array(numba.from_dtype(np.dtype(d)), 1, "C") for _, d in program.recycle]
     return tuple(sig)
 
 
@@ -112,8 +115,7 @@ def _load(fgraph, program, key):
         cache.stats["reused"] += 1
         return module.program, key, path
     sig = _signature(fgraph, program)
-    params = [f"arg{i}" for i in range(len(fgraph.inputs))] + [
-        f"cst{j}" for j in range(len(program.const_args))]
+    params = program.plan.params
     start = time.perf_counter()
     elsewhere = None
     if compile_worker.wanted(cache.stats["compiled"]) and not _on_disk(plan[0][0]):
@@ -209,20 +211,21 @@ def make_thunk(fgraph, program, dispatcher=None):
     expected = [(np.dtype(v.dtype), v.ndim) for v in fgraph.inputs]
     finish = _finisher(program)
     locate = locator(fgraph, program)
-    # the parallel variant (emit.PARALLEL_MIN_SIZE), compiled the first time a
-    # compute-bound loop is that large: parallel=True compiles slower
+    recycler = Recycler(program.recycle) if program.recycle else None
+    # the parallel variant (emit.min_size), compiled the first time a parallel
+    # loop is that large: parallel=True compiles slower
     threaded = []
-    loop_size = None if program.parallel_size is None else eval(
-        f"lambda {', '.join(f'arg{i}' for i in range(len(fgraph.inputs)))}: "
-        f"{program.parallel_size}")
+    large = emit.wants_threads(program.parallel_sizes)
+    wants_threads = None if large is None else eval(
+        f"lambda {', '.join(f'arg{i}' for i in range(len(fgraph.inputs)))}: {large}")
 
-    def call(values):
+    def call(values, recs=()):
         target = dispatcher
-        if loop_size is not None and loop_size(*values) >= emit.PARALLEL_MIN_SIZE:
+        if wants_threads is not None and wants_threads(*values):
             if not threaded:
                 threaded.append(load_program(fgraph, emit.rendered(program, parallel=True))[0])
             target = threaded[0]
-        return target(*values, *consts) if consts else target(*values)
+        return target(*values, *consts, *recs)
 
     targets = tuple(program.inplace)
     slots = tuple(k for k, v in enumerate(fgraph.inputs) if v.ndim)
@@ -233,8 +236,9 @@ def make_thunk(fgraph, program, dispatcher=None):
     def run(values):
         if targets:
             dealias(values, targets, slots, suspects)
+        recs, roots = recycler.take() if recycler else ((), None)
         try:
-            results = call(values)
+            results = call(values, recs)
         except Exception as exc:  # noqa: BLE001 - every failure gets its node named
             # TypeError: no compiled signature for these arguments (AttributeError:
             # not even arrays, under trust_input)
@@ -243,16 +247,19 @@ def make_thunk(fgraph, program, dispatcher=None):
                 raise
             # an argument was not a C-contiguous writeable array: it is now
             try:
-                results = call(values)
+                results = call(values, recs)
             except Exception as again:  # noqa: BLE001
                 locate(again, values)
                 raise
-        return finish(results, values)
+        out = finish(results, values)
+        if recycler:
+            recycler.give(out, roots)
+        return out
 
     return Compiled(
         run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
-        # not when a call may pick the parallel variant
-        fast=(dispatcher, consts, finish) if loop_size is None else None,
+        # a call large enough for the parallel variant leaves the fast path
+        fast=FastPath(dispatcher, consts, finish, recycler, large),
         inplace=targets, open_consts=open_consts,
         # results are fresh arrays, an update written in place its own buffer (codegen.py)
         owns_results=True)

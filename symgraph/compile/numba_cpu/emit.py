@@ -15,8 +15,11 @@ from .chunks import chunked_source
 # compute-bound loops (exp, tanh, ...) of at least this many iterations run on
 # all cores (prange) in the program's parallel variant, which the backend uses
 # when the arguments are that large: smaller loops cost more to wake threads for
-# than they save, and memory-bound loops gain nothing (one core saturates memory)
+# than they save.  Memory-bound loops gain from threads only when much larger:
+# on the 2-core VM, (a+b)**2 over 10M floats into a kept buffer took 8.7 ms on
+# one core and 4.8 ms on two (one core does not saturate memory there).
 PARALLEL_MIN_SIZE = 1 << 18
+MEMORY_PARALLEL_MIN_SIZE = 1 << 21
 
 # plan.Call routines -> runtime.py's functions
 ROUTINES = {"gemm": "matmul", "gemv": "matvec", "skinny_gemm": "skinny_matmul",
@@ -27,7 +30,8 @@ HEADER = [
     "import math",
     "import numpy as np",
     "from numba import njit, prange",
-    "from symgraph.compile.numba_cpu.runtime import advise_huge, matmul, matvec, skinny_matmul",
+    "from symgraph.compile.numba_cpu.runtime import advise_huge, matmul, matvec, recycled, "
+    "skinny_matmul",
     "from symgraph.compile.numba_cpu.runtime import exp as fexp, expm1 as fexpm1, tanh as ftanh",
     "from symgraph.compile.numba_cpu.runtime_random import random_fill",
     "",
@@ -80,6 +84,8 @@ def _render(step, depth, parallel):
         return [pad + step.text]
     if isinstance(step, Alloc):
         shape = "(" + "".join(f"{d}, " for d in step.dims) + ")"
+        if step.reuse:
+            return [f"{pad}{step.name} = recycled({step.reuse}, {shape})"]
         lines = [f"{pad}{step.name} = np.empty({shape}, {np_dtype(step.dtype)})"]
         return lines + [f"{pad}advise_huge({step.name})"] if _HUGE_PAGES else lines
     if isinstance(step, Check):
@@ -98,11 +104,25 @@ def _render(step, depth, parallel):
     if isinstance(step, Loop):
         if parallel and step.parallel:
             size = " * ".join(f"({d})" for d, i in zip(step.dims, step.indices) if i is not None)
-            return ([f"{pad}if {size} >= {PARALLEL_MIN_SIZE}:"]
+            return ([f"{pad}if {size} >= {min_size(step.parallel)}:"]
                     + _nest(step, depth + 1, "prange", parallel) + [f"{pad}else:"]
                     + _nest(step, depth + 1, "range", parallel))
         return _nest(step, depth, "range", parallel)
     raise TypeError(f"no CPU rendering for plan step {step!r}")
+
+
+def min_size(kind):
+    """The iterations from which a parallel loop of ``kind`` runs on threads
+    (read when called, so that tests may lower the thresholds)."""
+    return PARALLEL_MIN_SIZE if kind == "compute" else MEMORY_PARALLEL_MIN_SIZE
+
+
+def wants_threads(sizes):
+    """Python expression of the arguments arg<i>: whether a call is large enough
+    for the parallel variant (``sizes``: generate.Program.parallel_sizes); None
+    when no loop's size is known from the arguments."""
+    tests = [f"({size}) >= {min_size(kind)}" for kind, size in sorted(sizes.items())]
+    return " or ".join(tests) or None
 
 
 def _render_all(steps, depth, parallel):

@@ -51,6 +51,19 @@ def advise_huge(typingctx, array):
     return types.none(array), codegen
 
 
+@njit(cache=True, nogil=True)
+def recycled(buffer, shape):
+    """An array of ``shape``: the flat ``buffer`` (a dropped result the caller
+    hands back, recycle.py) when its size fits, else a new one."""
+    size = 1
+    for d in shape:
+        size *= d
+    if buffer.size == size and size > 0:
+        return buffer.reshape(shape)
+    out = np.empty(shape, buffer.dtype)
+    advise_huge(out)
+    return out
+
 
 # --------------------------------------------------------------------- BLAS
 # Matrix products call BLAS through Numba's own C helpers (numba_xxgemm,
