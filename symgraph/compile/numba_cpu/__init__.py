@@ -27,7 +27,7 @@ import numpy as np
 from ...config import config
 from ...graph import format_trace
 from .. import cache
-from ..backend import Compiled, FastPath
+from ..backend import Compiled, FastPath, result_exprs
 from ..errors import locator
 from ..generate import generate
 from ..inplace import dealias, reachable_for_writing
@@ -259,7 +259,7 @@ def make_thunk(fgraph, program, dispatcher=None):
     return Compiled(
         run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
         # a call large enough for the parallel variant leaves the fast path
-        fast=FastPath(dispatcher, consts, finish, recycler, large),
+        fast=FastPath(dispatcher, consts, finish, recycler, large, program.outputs),
         inplace=targets, open_consts=open_consts,
         # results are fresh arrays, an update written in place its own buffer (codegen.py)
         owns_results=True)
@@ -295,18 +295,9 @@ def _finisher(program):
     """(results tuple, arguments) -> list of arrays: 0-d results come back as
     Numba scalars, constants and in-place updates are not returned by the program.
     Built as one list display: this runs on every call."""
-    names = {"array": np.array}
-    parts = []
-    for k, (kind, *spec) in enumerate(program.outputs):
-        if kind == "ret" and spec[1] is None:
-            parts.append(f"r[{spec[0]}]")
-        elif kind == "ret":
-            names[f"d{k}"] = np.dtype(spec[1])
-            parts.append(f"array(r[{spec[0]}], d{k})")
-        elif kind == "const":
-            names[f"c{k}"] = spec[0]
-            parts.append(f"array(c{k})")
-        else:
-            parts.append(f"v[{spec[0]}]")
+    names = {}
+    n_values = max((spec[0] + 1 for kind, *spec in program.outputs if kind == "input"),
+                   default=0)
+    parts = result_exprs(program.outputs, [f"v[{i}]" for i in range(n_values)], names)
     exec(f"def finish(r, v):\n    return [{', '.join(parts)}]\n", names)
     return names["finish"]
