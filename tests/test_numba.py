@@ -552,3 +552,39 @@ def test_a_recycled_result_may_become_a_shared_value(monkeypatch, rng):
         np.testing.assert_allclose(out, ref * 2 + xv)
         ref = ref + xv
         np.testing.assert_allclose(s.get_value(), ref)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_matvec_split_among_threads_equals_blas(order, transpose, beta, rng):
+    from symgraph.compile.numba_cpu.runtime_threads import matvec_threads
+    a = np.asarray(rng.random((37, 23)), order=order)
+    op = a.T if transpose else a
+    x = rng.random(op.shape[1])
+    start = rng.random(op.shape[0])
+    if beta == 0.0:
+        start[3] = np.nan                 # beta = 0 ignores what out held, as BLAS does
+    out = start.copy()
+    matvec_threads(a, x, out, 2.0, beta, transpose, 1)
+    want = 2.0 * op @ x + (beta * start if beta else 0)
+    np.testing.assert_allclose(out, want, rtol=1e-13)
+
+
+def test_large_matrix_vector_products_run_split_in_the_parallel_variant(monkeypatch, rng):
+    from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(emit, "BLAS_PARALLEL_MIN_SIZE", 100)
+    X, z = T.dmatrix("X"), T.dvector("z")
+    w = sg.shared(rng.random(30), name="w")
+    outs = [T.dot(X, w), T.dot(z, X), T.dot(X.T, z)]
+    f = sg.function([X, z], outs, updates=[(w, w - 0.1 * T.dot(X.T, z))], mode="numba")
+    assert "blas" in f._thunk.program.parallel_sizes
+    for rows in (3, 41):                      # 90 elements: serial; 1230: split
+        Xv, zv = rng.random((rows, 30)), rng.random(rows)
+        before = w.get_value()
+        got = f(Xv, zv)
+        for g, want in zip(got, [Xv @ before, zv @ Xv, Xv.T @ zv]):
+            np.testing.assert_allclose(g, want, rtol=1e-13)
+        np.testing.assert_allclose(w.get_value(), before - 0.1 * Xv.T @ zv, rtol=1e-13)
+    assert len(f._thunk.threaded) == 1, "the parallel variant did not run"
+    assert "matvec_threads(" in emit.rendered(f._thunk.program, parallel=True).source

@@ -46,8 +46,10 @@ class Compiled:
     # come back as device arrays (mode='cuda'; shared.py keeps the copies)
     device_values: bool = False
     upload: Optional[Callable] = None     # host array -> device array, when device_values
-    # the parallel variant, once compiled (numba_cpu.py)
+    # the parallel variant, once compiled (numba_cpu.py), and what compiles it
+    # ahead of the first call that needs it (None: the program has none)
     threaded: list = field(default_factory=list)
+    load_parallel: Optional[Callable] = None
     # seconds by stage ("code generation", "LLVM") and where the machine code came
     # from ("source"), for profiles (profile.py); empty when nothing is generated
     timings: dict = field(default_factory=dict)
@@ -62,13 +64,15 @@ class FastPath:
     results; ``recs`` come from ``recycler.take()`` and the results are handed
     to ``recycler.give`` when there is one (numba_cpu/recycle.py).  Calls for
     which ``large`` (an expression of the values ``arg<i>``) holds need the
-    parallel variant: they take ``run``."""
+    parallel variant: the first one takes ``run``, which compiles it into
+    ``threaded``, and the later ones call it there."""
     program: Callable
     consts: tuple
     finish: Callable
     recycler: object = None
     large: Optional[str] = None
     outputs: list = field(default_factory=list)   # generate.Program.outputs
+    threaded: list = field(default_factory=list)  # the parallel variant, once compiled
 
 
 # the dtypes whose 0-d results the program returns as the Python numbers NumPy

@@ -199,10 +199,13 @@ class CodeGen:
         self.flush_checks()
         self._body.extend(Line(line) for line in lines)
 
-    def call(self, routine, *args, otherwise=None):
-        """A library routine (plan.Call)."""
+    def call(self, routine, *args, otherwise=None, parallel_dims=None):
+        """A library routine (plan.Call).  ``parallel_dims``: the lengths of
+        the work a target may split among threads (the matrix of a gemv)."""
         self.flush_checks()
         self._body.append(Call(routine, list(args), otherwise))
+        if parallel_dims:
+            self.parallel_loops.append(("blas", list(parallel_dims)))
 
     def effect(self, module, name, *args):
         """A call back into Python for its effect (plan.Effect)."""

@@ -234,7 +234,8 @@ class Function:
         if fast is None or not self._owns_results:
             return None
         consts = fast.consts
-        names = {"nd": np.ndarray, "checked": self._checked_call, "program": fast.program}
+        names = {"nd": np.ndarray, "checked": self._checked_call, "serial": fast.program,
+                 "threaded": fast.threaded}
         recs = []
         if fast.recycler is not None:
             names.update(take=fast.recycler.take, give=fast.recycler.give)
@@ -257,9 +258,13 @@ class Function:
         if tests:
             lines += [f"    if not ({' and '.join(tests)}):", "        return checked(*args)"]
         body = [f"{s} = c{k}.value" for k, s in enumerate(shared)]
+        body.append("program = serial")
         if fast.large:
             large = re.sub(r"\barg(\d+)\b", lambda m: values[int(m.group(1))], fast.large)
-            body += [f"if {large}:", "    return checked(*args)   # the parallel variant"]
+            body += [f"if {large}:",
+                     "    if not threaded:",
+                     "        return checked(*args)   # compiles the parallel variant",
+                     "    program = threaded[0]"]
         body += self._alias_test(names, values, consts)
         if recs:
             body.append("recs, roots = take()")

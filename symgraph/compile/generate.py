@@ -52,7 +52,7 @@ class Program:
     # (output position, dtype) of each result whose buffer the caller may hand
     # back for reuse, in the order of the rec<k> parameters (after the constants)
     recycle: list = field(default_factory=list)
-    # kind of parallel loop ("compute", "memory") -> Python expression of the
+    # kind of parallel loop ("compute", "memory", "blas") -> Python expression of the
     # arguments arg<i>: the largest such loop (absent: none whose size the
     # arguments' shapes give)
     parallel_sizes: dict = field(default_factory=dict)
@@ -66,7 +66,7 @@ def _parallel_sizes(loops, n_in):
     argument lengths."""
     known = re.compile(r"arg(\d+)\.shape\[\d+\]|\d+")
     out = {}
-    for kind in ("compute", "memory"):
+    for kind in ("compute", "memory", "blas"):
         sizes = [" * ".join(dims) for k, dims in loops
                  if k == kind and all(known.fullmatch(d) and (
                      not d.startswith("arg") or int(known.fullmatch(d).group(1)) < n_in)

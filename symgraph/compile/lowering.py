@@ -278,13 +278,15 @@ def lower_elemwise(cg, node, refs):
             return [out]
         mat, vec, trans = (a, b, "False") if d.a.ndim == 2 else (b, a, "True")
         gemv = ("gemv", mat, vec, out.name, alpha, beta, trans)
+        matrix = d.a if d.a.ndim == 2 else d.b
+        size = [matrix.dim(0), matrix.dim(1)]
         if beta == "1.0":
-            cg.call(*gemv)
+            cg.call(*gemv, parallel_dims=size)
         else:   # gemv returns at once when the inner length is 0, without scaling by beta
             with cg.block(f"if {d.a.dim(d.a.ndim - 1)} == 0:"):
                 cg.emit(f"{out.name}[:] *= {beta}")
             with cg.block("else:"):
-                cg.call(*gemv)
+                cg.call(*gemv, parallel_dims=size)
         return [out]
     elemwise_loop(cg, node, [d.materialize(cg) if isinstance(d, DotRef) else d for d in refs],
                   dims, out)
@@ -431,7 +433,9 @@ def dot_arrays(cg, a, b, dtype, check=True):
         length = a_arr.dim(0) if a.ndim == 2 else b_arr.dim(1)
         out = cg.fresh("v")
         cg.emit(f"{out} = np.zeros({length}, {np_dtype(dtype)})")
-        cg.call("gemv", mat, vec, out, "1.0", "0.0", trans)
+        matrix = a_arr if a.ndim == 2 else b_arr
+        cg.call("gemv", mat, vec, out, "1.0", "0.0", trans,
+                parallel_dims=[matrix.dim(0), matrix.dim(1)])
         return Array(out, dtype, 1, owned=True)
     # integers and booleans: no BLAS, plain loops in 64-bit
     inner = a.dim(a.ndim - 1)

@@ -75,7 +75,7 @@ class Background:
                 if _exiting or self._function() is None:
                     return
                 # loaded from the disk cache the child filled (or compiled here)
-                compiled = backend("numba")(fgraph, update_pairs)
+                compiled = _both_variants(fgraph, update_pairs)
             function = self._function()
             if function is not None:
                 function._use(compiled)
@@ -86,6 +86,15 @@ class Background:
                           f"(mode='python'): {type(exc).__name__}: {exc}", RuntimeWarning)
         finally:
             self.done.set()
+
+
+def _both_variants(fgraph, update_pairs):
+    """The compiled program with its parallel variant, if it has one: the
+    first large call then finds it ready instead of compiling it."""
+    compiled = backend("numba")(fgraph, update_pairs)
+    if compiled.load_parallel is not None:
+        compiled.load_parallel()
+    return compiled
 
 
 def _label(function):
@@ -155,7 +164,7 @@ def serve():
     try:
         with config.change(**request["config"]):
             inputs, outputs = unpack(*request["graph"])
-            backend("numba")(FunctionGraph(inputs, outputs), request["updates"])
+            _both_variants(FunctionGraph(inputs, outputs), request["updates"])
         reply = ("ok", None)
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         reply = ("error", f"{type(exc).__name__}: {exc}")

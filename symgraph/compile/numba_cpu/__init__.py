@@ -219,11 +219,14 @@ def make_thunk(fgraph, program, dispatcher=None):
     wants_threads = None if large is None else eval(
         f"lambda {', '.join(f'arg{i}' for i in range(len(fgraph.inputs)))}: {large}")
 
+    def load_parallel():
+        if not threaded:
+            threaded.append(load_program(fgraph, emit.rendered(program, parallel=True))[0])
+
     def call(values, recs=()):
         target = dispatcher
         if wants_threads is not None and wants_threads(*values):
-            if not threaded:
-                threaded.append(load_program(fgraph, emit.rendered(program, parallel=True))[0])
+            load_parallel()
             target = threaded[0]
         return target(*values, *consts, *recs)
 
@@ -258,8 +261,9 @@ def make_thunk(fgraph, program, dispatcher=None):
 
     return Compiled(
         run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
+        load_parallel=None if large is None else load_parallel,
         # a call large enough for the parallel variant leaves the fast path
-        fast=FastPath(dispatcher, consts, finish, recycler, large, program.outputs),
+        fast=FastPath(dispatcher, consts, finish, recycler, large, program.outputs, threaded),
         inplace=targets, open_consts=open_consts,
         # results are fresh arrays, an update written in place its own buffer (codegen.py)
         owns_results=True)
