@@ -588,3 +588,14 @@ def test_large_matrix_vector_products_run_split_in_the_parallel_variant(monkeypa
         np.testing.assert_allclose(w.get_value(), before - 0.1 * Xv.T @ zv, rtol=1e-13)
     assert len(f._thunk.threaded) == 1, "the parallel variant did not run"
     assert "matvec_threads(" in emit.rendered(f._thunk.program, parallel=True).source
+
+
+def test_parallel_sizes_accept_arithmetic_on_argument_lengths():
+    from symgraph.compile.generate import _of_arguments, _parallel_sizes
+    assert _of_arguments("(arg0.shape[0] - 1)", 2)
+    assert _of_arguments("max(arg1.shape[0] - 1, 0)", 2)
+    assert not _of_arguments("v3.shape[0]", 2)         # a temporary's length
+    assert not _of_arguments("arg2.shape[0]", 2)       # a constant, not an input
+    assert not _of_arguments("len(arg0)", 2)
+    loops = [("memory", ["(arg0.shape[0] - 1)", "arg1.shape[1]"]), ("memory", ["v3.shape[0]"])]
+    assert _parallel_sizes(loops, 2) == {"memory": "((arg0.shape[0] - 1)) * arg1.shape[1]"}

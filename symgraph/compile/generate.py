@@ -60,17 +60,27 @@ class Program:
     source: str = None
 
 
+_ARG_LENGTH = re.compile(r"arg(\d+)\.shape\[\d+\]")
+
+
+def _of_arguments(dim, n_in):
+    """Whether the length ``dim`` (a source expression) is arithmetic on the
+    lengths of the arguments ``arg<i>``: then a call can compute it."""
+    if any(int(m.group(1)) >= n_in for m in _ARG_LENGTH.finditer(dim)):
+        return False
+    rest = _ARG_LENGTH.sub("0", dim)
+    return re.fullmatch(r"[\d\s()+\-*/,]*", re.sub(r"\b(max|min)\(", "(", rest)) is not None
+
+
 def _parallel_sizes(loops, n_in):
     """For each kind of parallel loop, the size of the largest one as an
-    expression of the arguments' shapes, among the loops whose lengths are
-    argument lengths."""
-    known = re.compile(r"arg(\d+)\.shape\[\d+\]|\d+")
+    expression of the arguments' shapes, among the loops whose lengths a call
+    can compute from its arguments."""
     out = {}
     for kind in ("compute", "memory", "blas"):
-        sizes = [" * ".join(dims) for k, dims in loops
-                 if k == kind and all(known.fullmatch(d) and (
-                     not d.startswith("arg") or int(known.fullmatch(d).group(1)) < n_in)
-                     for d in dims)]
+        sizes = [" * ".join(d if _ARG_LENGTH.fullmatch(d) or d.isdigit() else f"({d})"
+                            for d in dims)
+                 for k, dims in loops if k == kind and all(_of_arguments(d, n_in) for d in dims)]
         if sizes:
             out[kind] = sizes[0] if len(sizes) == 1 else f"max({', '.join(sizes)})"
     return out

@@ -40,6 +40,7 @@ import weakref
 from ..config import config
 from ..graph import FunctionGraph
 from .backend import backend
+from .cache import compiledir
 from .saving import pack, unpack
 
 log = logging.getLogger("symgraph.compile")
@@ -103,7 +104,6 @@ def _label(function):
 
 def _compile_in_child(fgraph, update_pairs):
     """Have a child process compile ``fgraph`` into the disk cache; whether it did."""
-    from .cache import compiledir
     settings = {name: getattr(config, name) for name in config.options()}
     # the folder this process reads (its private one when the configured one is
     # not trusted), so that the child writes where this process will look
