@@ -22,8 +22,10 @@ PARALLEL_MIN_SIZE = 1 << 18
 MEMORY_PARALLEL_MIN_SIZE = 1 << 21
 # matrix-vector products (BLAS gemv, which runs on one core) of matrices this
 # large are split by rows among the threads: on the 2-core VM the two products
-# of a 400x784 logistic-regression step took 55 us on one core and 29 us split
-BLAS_PARALLEL_MIN_SIZE = 1 << 16
+# of a 400x784 logistic-regression step took 55 us on one core and 29 us split;
+# a 256x256 product (2^16) gained nothing (5.1 us, 4.3 split, 5.6 transposed),
+# a 256x512 one did (11.0 us, 6.6 and 8.1)
+BLAS_PARALLEL_MIN_SIZE = 1 << 17
 
 # plan.Call routines of the parallel variant, where they differ
 PARALLEL_ROUTINES = {"gemv": "matvec_threads"}
