@@ -599,3 +599,22 @@ def test_parallel_sizes_accept_arithmetic_on_argument_lengths():
     assert not _of_arguments("len(arg0)", 2)
     loops = [("memory", ["(arg0.shape[0] - 1)", "arg1.shape[1]"]), ("memory", ["v3.shape[0]"])]
     assert _parallel_sizes(loops, 2) == {"memory": "((arg0.shape[0] - 1)) * arg1.shape[1]"}
+
+
+@pytest.mark.parametrize("preset", [None, "OMP_WAIT_POLICY=active", "GOMP_SPINCOUNT=7"])
+def test_openmp_threads_spin_briefly_unless_the_process_chose(preset):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    if preset:
+        key, value = preset.split("=")
+        env[key] = value
+    code = ("import os, numpy as np, symgraph as sg, symgraph.tensor as T\n"
+            "x = T.dvector('x'); sg.function([x], T.exp(x))(np.ones(3))\n"
+            "print(os.environ.get('GOMP_SPINCOUNT'))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    want = {None: "10000", "OMP_WAIT_POLICY=active": "None", "GOMP_SPINCOUNT=7": "7"}[preset]
+    assert out.stdout.strip() == want

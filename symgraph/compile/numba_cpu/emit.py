@@ -27,6 +27,14 @@ MEMORY_PARALLEL_MIN_SIZE = 1 << 21
 # a 256x512 one did (11.0 us, 6.6 and 8.1)
 BLAS_PARALLEL_MIN_SIZE = 1 << 17
 
+# Numba's parallel=True also turns array expressions and np.zeros into
+# parallel loops: in a scan's step that is a thread launch per statement per
+# step (the RNN step of benchmarks/rnn.py took 1.6 ms instead of 0.8).  Only
+# the loops the plan marks, written as prange, run on threads.
+PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False,
+               "inplace_binop": False, "setitem": False, "numpy": False, "stencil": False,
+               "fusion": False}
+
 # plan.Call routines of the parallel variant, where they differ
 PARALLEL_ROUTINES = {"gemv": "matvec_threads"}
 
@@ -67,7 +75,8 @@ def rendered(program, parallel=False):
     body.append("    return (" + "".join(r + ", " for r in plan.returns) + ")")
     # a call back into Python (an Effect: Print) needs the GIL
     nogil = "" if _effects(plan) else ", nogil=True"
-    options = f"cache=True{nogil}, error_model='numpy'" + (", parallel=True" if parallel else "")
+    options = f"cache=True{nogil}, error_model='numpy'" + (
+        f", parallel={PRANGE_ONLY!r}" if parallel else "")
     source = "\n".join(_header(plan)) + chunked_source(f"@njit({options})", plan.params, body,
                                                 protect_line, plan.scalar_dtypes) + "\n"
     return dataclasses.replace(program, source=source)
