@@ -398,7 +398,9 @@ def test_exactly_typed_calls_take_the_generated_fast_path(monkeypatch, rng):
 def test_large_costly_loops_use_the_parallel_variant(monkeypatch, rng):
     import inspect
 
+    import symgraph.compile.numba_cpu as numba_cpu
     from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(numba_cpu, "PARALLEL_IN_BACKGROUND", False)
     monkeypatch.setattr(emit, "PARALLEL_MIN_SIZE", 100)
     x = T.dmatrix("x")
     f = sg.function([x], [T.tanh(x) * 2, (x * 2).sum(axis=1)], mode="numba")
@@ -497,7 +499,9 @@ def test_a_checked_shared_value_is_not_updated_in_place_before_it_is_returned(rn
 def test_large_memory_bound_loops_use_the_parallel_variant(monkeypatch, rng):
     import inspect
 
+    import symgraph.compile.numba_cpu as numba_cpu
     from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(numba_cpu, "PARALLEL_IN_BACKGROUND", False)
     monkeypatch.setattr(emit, "MEMORY_PARALLEL_MIN_SIZE", 100)
     a, b = T.dvectors("a", "b")
     f = sg.function([a, b], a ** 2 + 2 * a * b + b ** 2, mode="numba")
@@ -572,7 +576,9 @@ def test_matvec_split_among_threads_equals_blas(order, transpose, beta, rng):
 
 
 def test_large_matrix_vector_products_run_split_in_the_parallel_variant(monkeypatch, rng):
+    import symgraph.compile.numba_cpu as numba_cpu
     from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(numba_cpu, "PARALLEL_IN_BACKGROUND", False)
     monkeypatch.setattr(emit, "BLAS_PARALLEL_MIN_SIZE", 100)
     X, z = T.dmatrix("X"), T.dvector("z")
     w = sg.shared(rng.random(30), name="w")
@@ -618,3 +624,16 @@ def test_openmp_threads_spin_briefly_unless_the_process_chose(preset):
     assert out.returncode == 0, out.stderr
     want = {None: "10000", "OMP_WAIT_POLICY=active": "None", "GOMP_SPINCOUNT=7": "7"}[preset]
     assert out.stdout.strip() == want
+
+
+def test_the_parallel_variant_compiles_while_large_calls_run_the_serial_program(monkeypatch, rng):
+    from symgraph.compile.numba_cpu import emit
+    monkeypatch.setattr(emit, "MEMORY_PARALLEL_MIN_SIZE", 100)
+    a = T.dvector("a")
+    f = sg.function([a], a * 3 + 1, mode="numba")
+    av = rng.random(500)
+    np.testing.assert_allclose(f(av), av * 3 + 1)      # at once, serial
+    assert len(f._thunk.compiling) == 1      # a helper compiles the variant meanwhile
+    f._thunk.compiling[0].join(120)
+    assert len(f._thunk.threaded) == 1
+    np.testing.assert_allclose(f(av), av * 3 + 1)

@@ -50,6 +50,8 @@ class Compiled:
     # ahead of the first call that needs it (None: the program has none)
     threaded: list = field(default_factory=list)
     load_parallel: Optional[Callable] = None
+    # the thread of a helper compiling the parallel variant, once started
+    compiling: list = field(default_factory=list)
     # seconds by stage ("code generation", "LLVM") and where the machine code came
     # from ("source"), for profiles (profile.py); empty when nothing is generated
     timings: dict = field(default_factory=dict)

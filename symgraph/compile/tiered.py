@@ -98,6 +98,25 @@ def _both_variants(fgraph, update_pairs):
     return compiled
 
 
+def compile_variant(fgraph, update_pairs, load):
+    """Have a child process compile ``fgraph``'s program with its parallel
+    variant into the disk cache, then ``load()`` the variant here, in a thread;
+    the thread, started now."""
+    def work():
+        try:
+            _compile_in_child(fgraph, update_pairs)
+            with _loading:
+                if not _exiting:
+                    load()          # from the cache, or compiled here if the child failed
+        except Exception as exc:  # noqa: BLE001 - large calls keep the serial program
+            warnings.warn(f"symgraph: compiling the parallel variant of a program failed; "
+                          f"large calls keep the serial one: {type(exc).__name__}: {exc}",
+                          RuntimeWarning)
+    thread = threading.Thread(target=work, name="symgraph-compile-parallel", daemon=True)
+    thread.start()
+    return thread
+
+
 def _label(function):
     return repr(function.name) if function is not None and function.name else "a function"
 

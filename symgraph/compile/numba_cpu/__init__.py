@@ -26,7 +26,7 @@ import numpy as np
 
 from ...config import config
 from ...graph import format_trace
-from .. import cache
+from .. import cache, tiered
 from ..backend import Compiled, FastPath, result_exprs
 from ..errors import locator
 from ..generate import generate
@@ -50,7 +50,7 @@ def compile_numba(fgraph, update_pairs=(), debug=False):
     program = emit.rendered(generate(fgraph, update_pairs=update_pairs))
     rendered = time.perf_counter()
     before = dict(cache.stats)
-    compiled = make_thunk(fgraph, program)
+    compiled = make_thunk(fgraph, program, update_pairs=update_pairs)
     after = cache.stats
     source = ("compiled by Numba" if after["compiled"] > before["compiled"] else
               "compiled by the helper process" if after["compiled_elsewhere"] >
@@ -202,7 +202,12 @@ def _internal_error(program, path, exc):
             f"does not compile. Please report it; mode='python' runs this graph meanwhile.\n{text}")
 
 
-def make_thunk(fgraph, program, dispatcher=None):
+# a call that first needs the parallel variant runs the serial program while a
+# helper process compiles the variant (tiered.py); False: it waits for it
+PARALLEL_IN_BACKGROUND = True
+
+
+def make_thunk(fgraph, program, dispatcher=None, update_pairs=()):
     if dispatcher is None:
         dispatcher, key, path = load_program(fgraph, program)
     else:
@@ -212,9 +217,10 @@ def make_thunk(fgraph, program, dispatcher=None):
     finish = _finisher(program)
     locate = locator(fgraph, program)
     recycler = Recycler(program.recycle) if program.recycle else None
-    # the parallel variant (emit.min_size), compiled the first time a parallel
-    # loop is that large: parallel=True compiles slower
-    threaded = []
+    # the parallel variant (emit.min_size), compiled when a call first has a
+    # parallel loop that large: parallel=True compiles slower, so this happens in
+    # a helper process while such calls run the serial program meanwhile
+    threaded, compiling = [], []
     large = emit.wants_threads(program.parallel_sizes)
     wants_threads = None if large is None else eval(
         f"lambda {', '.join(f'arg{i}' for i in range(len(fgraph.inputs)))}: {large}")
@@ -226,8 +232,13 @@ def make_thunk(fgraph, program, dispatcher=None):
     def call(values, recs=()):
         target = dispatcher
         if wants_threads is not None and wants_threads(*values):
-            load_parallel()
-            target = threaded[0]
+            if threaded:
+                target = threaded[0]
+            elif not PARALLEL_IN_BACKGROUND:
+                load_parallel()
+                target = threaded[0]
+            elif not compiling:
+                compiling.append(tiered.compile_variant(fgraph, update_pairs, load_parallel))
         return target(*values, *consts, *recs)
 
     targets = tuple(program.inplace)
@@ -261,7 +272,7 @@ def make_thunk(fgraph, program, dispatcher=None):
 
     return Compiled(
         run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
-        load_parallel=None if large is None else load_parallel,
+        load_parallel=None if large is None else load_parallel, compiling=compiling,
         # a call large enough for the parallel variant leaves the fast path
         fast=FastPath(dispatcher, consts, finish, recycler, large, program.outputs, threaded),
         inplace=targets, open_consts=open_consts,
