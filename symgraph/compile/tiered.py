@@ -82,6 +82,8 @@ class Background:
                 function._use(compiled)
         except Exception as exc:  # noqa: BLE001 - the function keeps working as it is
             self.error = exc
+            if _exiting:
+                return      # the interpreter is going: what failed no longer matters
             warnings.warn(f"symgraph: compiling {_label(self._function())} in the background "
                           f"failed; it keeps running on the reference backend "
                           f"(mode='python'): {type(exc).__name__}: {exc}", RuntimeWarning)
@@ -109,6 +111,8 @@ def compile_variant(fgraph, update_pairs, load):
                 if not _exiting:
                     load()          # from the cache, or compiled here if the child failed
         except Exception as exc:  # noqa: BLE001 - large calls keep the serial program
+            if _exiting:
+                return      # the interpreter is going: what failed no longer matters
             warnings.warn(f"symgraph: compiling the parallel variant of a program failed; "
                           f"large calls keep the serial one: {type(exc).__name__}: {exc}",
                           RuntimeWarning)
