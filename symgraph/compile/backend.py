@@ -14,10 +14,10 @@ A backend is a function ``compile(fgraph, update_pairs=(), debug=False)``:
 It returns a ``Compiled``.  ``function.py`` and ``debug.py`` use nothing else.
 """
 import importlib
-
-import numpy as np
 from dataclasses import dataclass, field
 from typing import Callable, Optional
+
+import numpy as np
 
 
 @dataclass(eq=False)
@@ -62,15 +62,15 @@ class Compiled:
 
 @dataclass(eq=False)
 class FastPath:
-    """``finish(program(*values, *consts, *recs), values)`` are a call's
-    results; ``recs`` come from ``recycler.take()`` and the results are handed
-    to ``recycler.give`` when there is one (numba_cpu/recycle.py).  Calls for
+    """``program(*values, *consts, *recs)`` returns a call's results, which
+    ``result_exprs(outputs, ...)`` reads; ``recs`` come from
+    ``recycler.take()`` and the results are handed to ``recycler.give`` when
+    there is one (numba_cpu/recycle.py).  Calls for
     which ``large`` (an expression of the values ``arg<i>``) holds need the
     parallel variant: the first one takes ``run``, which compiles it into
     ``threaded``, and the later ones call it there."""
     program: Callable
     consts: tuple
-    finish: Callable
     recycler: object = None
     large: Optional[str] = None
     outputs: list = field(default_factory=list)   # generate.Program.outputs
@@ -82,11 +82,11 @@ class FastPath:
 _NATIVE = ("float64", "int64", "bool")
 
 
-def result_exprs(outputs, values, names):
+def result_exprs(outputs, value, names):
     """Python expressions of a call's results, from the program's returned tuple
     ``r``: per ``generate.Program.outputs`` entry, a returned array, a 0-d
-    result made an array, a constant's copy, or the argument (named in
-    ``values``) an update was written into.  ``names`` gets what they use."""
+    result made an array, a constant's copy, or the argument an update was
+    written into (``value(i)`` names argument i).  ``names`` gets what they use."""
     names["array"] = np.array
     exprs = []
     for k, (kind, *spec) in enumerate(outputs):
@@ -101,7 +101,7 @@ def result_exprs(outputs, values, names):
             names[f"const{k}"] = spec[0]
             exprs.append(f"array(const{k})")
         else:
-            exprs.append(values[spec[0]])
+            exprs.append(value(spec[0]))
     return exprs
 
 

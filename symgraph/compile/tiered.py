@@ -25,7 +25,8 @@ cannot compile, this process compiles in the thread; when that fails too, the
 function stays on the reference backend and a warning says why.
 
 At exit, a child still compiling is stopped, and a load in progress is waited
-for.  ``f.wait()`` blocks until the switch.
+for.  ``f.wait()`` blocks until the switch.  The parallel variant of a
+program (numba_cpu) is compiled the same way when a call first needs it.
 """
 import atexit
 import logging
@@ -54,41 +55,32 @@ class Background:
     """The compilation of one function's graph, off the caller's path."""
 
     def __init__(self, function, fgraph, update_pairs):
-        self.done = threading.Event()
         self.error = None
-        self._function = weakref.ref(function)
-        # the thread gets what it needs, not the function: a function dropped
-        # meanwhile is freed, and its program is then not loaded
-        self._thread = threading.Thread(target=self._work, args=(fgraph, list(update_pairs)),
-                                        name="symgraph-compile", daemon=True)
-        self._thread.start()
+        self.switched = False
+        # the thread holds the function weakly: a function dropped meanwhile
+        # is freed, and its program is then not loaded
+        ref = weakref.ref(function)
+
+        def load():
+            if ref() is None:
+                return
+            compiled = _both_variants(fgraph, update_pairs)
+            function = ref()
+            if function is not None:
+                function._use(compiled)
+                self.switched = True
+
+        def failed(exc):
+            self.error = exc
+            warnings.warn(f"symgraph: compiling {_label(ref())} in the background failed; it "
+                          f"keeps running on the reference backend (mode='python'): "
+                          f"{type(exc).__name__}: {exc}", RuntimeWarning)
+        self._thread = in_background(fgraph, update_pairs, load, failed)
 
     def wait(self, timeout=None):
         """Whether the function runs its compiled program now (after at most ``timeout`` s)."""
-        self.done.wait(timeout)
-        return self.done.is_set() and self.error is None
-
-    def _work(self, fgraph, update_pairs):
-        try:
-            if not _compile_in_child(fgraph, update_pairs):
-                log.info("the background compile helper failed; compiling in this process")
-            with _loading:
-                if _exiting or self._function() is None:
-                    return
-                # loaded from the disk cache the child filled (or compiled here)
-                compiled = _both_variants(fgraph, update_pairs)
-            function = self._function()
-            if function is not None:
-                function._use(compiled)
-        except Exception as exc:  # noqa: BLE001 - the function keeps working as it is
-            self.error = exc
-            if _exiting:
-                return      # the interpreter is going: what failed no longer matters
-            warnings.warn(f"symgraph: compiling {_label(self._function())} in the background "
-                          f"failed; it keeps running on the reference backend "
-                          f"(mode='python'): {type(exc).__name__}: {exc}", RuntimeWarning)
-        finally:
-            self.done.set()
+        self._thread.join(timeout)
+        return self.switched
 
 
 def _both_variants(fgraph, update_pairs):
@@ -101,22 +93,31 @@ def _both_variants(fgraph, update_pairs):
 
 
 def compile_variant(fgraph, update_pairs, load):
-    """Have a child process compile ``fgraph``'s program with its parallel
-    variant into the disk cache, then ``load()`` the variant here, in a thread;
-    the thread, started now."""
+    """``load()`` the parallel variant of ``fgraph``'s program once a child
+    process has compiled it; the thread doing it, started now."""
+    def failed(exc):
+        warnings.warn(f"symgraph: compiling the parallel variant of a program failed; "
+                      f"large calls keep the serial one: {type(exc).__name__}: {exc}",
+                      RuntimeWarning)
+    return in_background(fgraph, update_pairs, load, failed)
+
+
+def in_background(fgraph, update_pairs, load, failed):
+    """A thread, started now: a child process compiles ``fgraph``'s program
+    (with its parallel variant) into the disk cache, then ``load()`` runs here
+    (a cache hit; it compiles here when the child could not).  ``failed(exc)``
+    when that raises, except while the interpreter exits."""
     def work():
         try:
-            _compile_in_child(fgraph, update_pairs)
+            if not _compile_in_child(fgraph, update_pairs):
+                log.info("the background compile helper failed; compiling in this process")
             with _loading:
                 if not _exiting:
-                    load()          # from the cache, or compiled here if the child failed
-        except Exception as exc:  # noqa: BLE001 - large calls keep the serial program
-            if _exiting:
-                return      # the interpreter is going: what failed no longer matters
-            warnings.warn(f"symgraph: compiling the parallel variant of a program failed; "
-                          f"large calls keep the serial one: {type(exc).__name__}: {exc}",
-                          RuntimeWarning)
-    thread = threading.Thread(target=work, name="symgraph-compile-parallel", daemon=True)
+                    load()
+        except Exception as exc:  # noqa: BLE001 - the caller keeps what it runs now
+            if not _exiting:
+                failed(exc)
+    thread = threading.Thread(target=work, name="symgraph-compile", daemon=True)
     thread.start()
     return thread
 

@@ -274,7 +274,7 @@ def make_thunk(fgraph, program, dispatcher=None, update_pairs=()):
         run, key=key, path=path, program=program, dispatcher=dispatcher, threaded=threaded,
         load_parallel=None if large is None else load_parallel, compiling=compiling,
         # a call large enough for the parallel variant leaves the fast path
-        fast=FastPath(dispatcher, consts, finish, recycler, large, program.outputs, threaded),
+        fast=FastPath(dispatcher, consts, recycler, large, program.outputs, threaded),
         inplace=targets, open_consts=open_consts,
         # results are fresh arrays, an update written in place its own buffer (codegen.py)
         owns_results=True)
@@ -311,8 +311,6 @@ def _finisher(program):
     Numba scalars, constants and in-place updates are not returned by the program.
     Built as one list display: this runs on every call."""
     names = {}
-    n_values = max((spec[0] + 1 for kind, *spec in program.outputs if kind == "input"),
-                   default=0)
-    parts = result_exprs(program.outputs, [f"v[{i}]" for i in range(n_values)], names)
+    parts = result_exprs(program.outputs, lambda i: f"v[{i}]", names)
     exec(f"def finish(r, v):\n    return [{', '.join(parts)}]\n", names)
     return names["finish"]
